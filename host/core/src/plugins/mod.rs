@@ -1,0 +1,8 @@
+//! Plugins as data: manifests, egress patterns and the effective grant. The runtime that
+//! enforces them lives in `openclaw-runtime`.
+
+pub mod grants;
+pub mod hosts;
+pub mod manifest;
+pub mod selection;
+pub mod webhook;

@@ -1,0 +1,519 @@
+//! Outbound HTTP for plugins: the `wasi:http` send hook that enforces the grant.
+//!
+//! Every request, in order: the scheme is http or https and the authority carries no
+//! credentials; the host and port match a granted pattern; every `{{secret:NAME}}` placeholder
+//! names a secret bound to this host (else nothing is sent); the name is resolved once and every
+//! address must be public or inside a network the operator granted (an IP literal is checked the
+//! same way); we connect to exactly that address (no second lookup an attacker could rebind);
+//! TLS verifies the certificate for the host name; the response must arrive in time and fit the
+//! size cap; secret values are scrubbed from its headers and body before the plugin sees it.
+//!
+//! Redirects are not followed here: a 3xx goes back to the plugin, and following it is a new
+//! request that passes every check again.
+
+use std::future::Future;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use http::header::{self, HeaderName, HeaderValue};
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use ipnet::IpNet;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use wasmtime_wasi_http::{Error as HttpError, ForbiddenHeaderFilter, RequestOptions, WasiBody, WasiHttpHooks};
+
+use openclaw_core::plugins::hosts::{self, HostPattern, classify, default_port};
+
+use crate::budget::Budget;
+use crate::secrets::{Scrubber, SecretBook, Slot};
+
+/// The largest request body a plugin may send.
+pub const MAX_REQUEST_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+/// Requests one invocation may have in flight at once; more wait their turn (a plugin must not
+/// be able to open thousands of connections or DNS lookups from one call).
+pub const MAX_CONCURRENT_REQUESTS: usize = 16;
+
+type ResolveFuture = Pin<Box<dyn Future<Output = io::Result<Vec<IpAddr>>> + Send>>;
+
+/// Name resolution, replaceable so tests can make a granted name point anywhere.
+pub trait Resolve: Send + Sync + 'static {
+    fn resolve(&self, host: &str, port: u16) -> ResolveFuture;
+}
+
+/// The system resolver (getaddrinfo through tokio).
+#[derive(Debug, Default)]
+pub struct SystemResolver;
+
+impl Resolve for SystemResolver {
+    fn resolve(&self, host: &str, port: u16) -> ResolveFuture {
+        let target = format!("{host}:{port}");
+        Box::pin(async move {
+            let addrs = tokio::net::lookup_host(target).await?;
+            Ok(addrs.map(|a| a.ip()).collect())
+        })
+    }
+}
+
+/// A fixed table of names, for tests. Unknown names fail like NXDOMAIN.
+#[derive(Debug, Default, Clone)]
+pub struct StaticResolver {
+    names: Vec<(String, Vec<IpAddr>)>,
+}
+
+impl StaticResolver {
+    pub fn with(mut self, name: &str, addrs: &[IpAddr]) -> Self {
+        self.names.push((name.to_ascii_lowercase(), addrs.to_vec()));
+        self
+    }
+}
+
+impl Resolve for StaticResolver {
+    fn resolve(&self, host: &str, _port: u16) -> ResolveFuture {
+        let found = self
+            .names
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(host))
+            .map(|(_, addrs)| addrs.clone());
+        let host = host.to_string();
+        Box::pin(async move {
+            found.ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("{host}: no such host")))
+        })
+    }
+}
+
+/// Everything one plugin's outbound HTTP is checked against.
+pub struct EgressPolicy {
+    pub plugin_id: String,
+    pub hosts: Vec<HostPattern>,
+    pub private_networks: Vec<IpNet>,
+    pub secrets: SecretBook,
+    pub scrubber: Scrubber,
+    pub response_cap: u64,
+    pub timeout: Duration,
+    pub resolver: Arc<dyn Resolve>,
+    pub tls: Arc<rustls::ClientConfig>,
+}
+
+impl std::fmt::Debug for EgressPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EgressPolicy")
+            .field("plugin_id", &self.plugin_id)
+            .field("hosts", &self.hosts)
+            .field("private_networks", &self.private_networks)
+            .field("response_cap", &self.response_cap)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The TLS client configuration: the Mozilla root store, verified host names.
+pub fn default_tls() -> Result<Arc<rustls::ClientConfig>, rustls::Error> {
+    let roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+/// The `wasi:http` hooks of one store.
+pub struct EgressHooks {
+    pub policy: Arc<EgressPolicy>,
+    pub budget: Arc<Budget>,
+    pub in_flight: Arc<tokio::sync::Semaphore>,
+}
+
+impl EgressHooks {
+    pub fn new(policy: Arc<EgressPolicy>, budget: Arc<Budget>) -> Self {
+        Self {
+            policy,
+            budget,
+            in_flight: Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_REQUESTS)),
+        }
+    }
+}
+
+impl WasiHttpHooks for EgressHooks {
+    fn forbidden_header_filter(&mut self) -> ForbiddenHeaderFilter {
+        Arc::new(forbidden_header)
+    }
+
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+        _fut: Box<dyn Future<Output = Result<(), HttpError>> + Send>,
+    ) -> Box<
+        dyn Future<
+                Output = Result<
+                    (
+                        http::Response<WasiBody>,
+                        Box<dyn Future<Output = Result<(), HttpError>> + Send>,
+                    ),
+                    HttpError,
+                >,
+            > + Send,
+    > {
+        let policy = self.policy.clone();
+        let within_budget = self.budget.spend();
+        let budget_message = self.budget.exhausted_message();
+        let in_flight = self.in_flight.clone();
+        Box::new(async move {
+            if !within_budget {
+                deny(&policy, &budget_message);
+                return Err(HttpError::ConnectionLimitReached);
+            }
+            let _permit = in_flight
+                .acquire_owned()
+                .await
+                .map_err(|_| HttpError::ConnectionLimitReached)?;
+            let response = send(&policy, request, options).await?;
+            let done: Box<dyn Future<Output = Result<(), HttpError>> + Send> = Box::new(async { Ok(()) });
+            Ok((response, done))
+        })
+    }
+}
+
+fn deny(policy: &EgressPolicy, reason: &str) {
+    tracing::warn!(target: "openclaw::plugins", plugin = %policy.plugin_id, "HTTP request refused: {reason}");
+}
+
+fn denied(policy: &EgressPolicy, reason: String) -> HttpError {
+    deny(policy, &reason);
+    HttpError::HttpRequestDenied
+}
+
+/// Where a request goes, after the checks on its URL.
+struct Target {
+    scheme: &'static str,
+    host: String,
+    port: u16,
+}
+
+fn target_of(policy: &EgressPolicy, uri: &http::Uri) -> Result<Target, HttpError> {
+    let scheme = match uri.scheme_str() {
+        Some(s) if s.eq_ignore_ascii_case("https") => "https",
+        Some(s) if s.eq_ignore_ascii_case("http") => "http",
+        other => {
+            return Err(denied(policy, format!("scheme {other:?} is not http or https")));
+        }
+    };
+    let authority = uri.authority().ok_or(HttpError::HttpRequestUriInvalid)?;
+    if authority.as_str().contains('@') {
+        return Err(denied(
+            policy,
+            "URLs with credentials (user@host) are not allowed".into(),
+        ));
+    }
+    let host = authority
+        .host()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
+    let port = authority.port_u16().unwrap_or_else(|| default_port(scheme));
+    Ok(Target { scheme, host, port })
+}
+
+fn describe(ip: IpAddr) -> String {
+    format!(
+        "{ip} ({})",
+        serde_json::to_value(classify(ip))
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default()
+    )
+}
+
+async fn resolve(policy: &EgressPolicy, target: &Target, deadline: Instant) -> Result<Vec<IpAddr>, HttpError> {
+    let addrs = if let Ok(ip) = target.host.parse::<IpAddr>() {
+        vec![ip]
+    } else {
+        let lookup = policy.resolver.resolve(&target.host, target.port);
+        match tokio::time::timeout_at(deadline.into(), lookup).await {
+            Err(_) => return Err(HttpError::DnsTimeout),
+            Ok(Err(e)) => {
+                tracing::debug!(target: "openclaw::plugins", plugin = %policy.plugin_id, "resolving {}: {e}", target.host);
+                return Err(HttpError::DnsError {
+                    rcode: Some("NXDOMAIN".into()),
+                    info_code: None,
+                });
+            }
+            Ok(Ok(addrs)) => addrs,
+        }
+    };
+    if addrs.is_empty() {
+        return Err(HttpError::DestinationNotFound);
+    }
+    // Every answer must be allowed: a name that mixes public and private answers is how DNS
+    // rebinding works, and we would not know which one a retry connects to.
+    if let Some(bad) = addrs
+        .iter()
+        .find(|ip| !hosts::address_allowed(**ip, &policy.private_networks))
+    {
+        return Err(denied(
+            policy,
+            format!(
+                "{} resolves to {}; private, loopback and link-local addresses are refused unless the operator \
+                 lists them in plugins.entries.{}.http.allowPrivateNetwork",
+                target.host,
+                describe(*bad),
+                policy.plugin_id
+            ),
+        ));
+    }
+    Ok(addrs)
+}
+
+async fn collect_request_body(body: WasiBody, deadline: Instant) -> Result<Bytes, HttpError> {
+    let mut body = body;
+    let mut out = BytesMut::new();
+    loop {
+        let frame = match tokio::time::timeout_at(deadline.into(), body.frame()).await {
+            Err(_) => return Err(HttpError::ConnectionWriteTimeout),
+            Ok(None) => break,
+            Ok(Some(frame)) => frame?,
+        };
+        if let Ok(data) = frame.into_data() {
+            if out.len() + data.len() > MAX_REQUEST_BODY_BYTES {
+                return Err(HttpError::HttpRequestBodySize(Some(MAX_REQUEST_BODY_BYTES as u64)));
+            }
+            out.extend_from_slice(&data);
+        }
+    }
+    Ok(out.freeze())
+}
+
+trait Stream: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Stream for T {}
+
+async fn connect(
+    policy: &EgressPolicy,
+    target: &Target,
+    addrs: &[IpAddr],
+    connect_deadline: Instant,
+) -> Result<Box<dyn Stream>, HttpError> {
+    let mut last_error = HttpError::ConnectionRefused;
+    let mut tcp = None;
+    for ip in addrs {
+        match tokio::time::timeout_at(
+            connect_deadline.into(),
+            TcpStream::connect(SocketAddr::new(*ip, target.port)),
+        )
+        .await
+        {
+            Err(_) => return Err(HttpError::ConnectionTimeout),
+            Ok(Ok(stream)) => {
+                tcp = Some(stream);
+                break;
+            }
+            Ok(Err(e)) => last_error = HttpError::Connect(e),
+        }
+    }
+    let tcp = tcp.ok_or(last_error)?;
+    let _ = tcp.set_nodelay(true);
+    if target.scheme == "http" {
+        return Ok(Box::new(tcp));
+    }
+    let name = rustls::pki_types::ServerName::try_from(target.host.clone()).map_err(HttpError::InvalidDnsNameError)?;
+    let connector = tokio_rustls::TlsConnector::from(policy.tls.clone());
+    match tokio::time::timeout_at(connect_deadline.into(), connector.connect(name, tcp)).await {
+        Err(_) => Err(HttpError::ConnectionTimeout),
+        Ok(Err(e)) => Err(HttpError::Tls(e)),
+        Ok(Ok(stream)) => Ok(Box::new(stream)),
+    }
+}
+
+fn min_opt(a: Duration, b: Option<Duration>) -> Duration {
+    b.map_or(a, |b| a.min(b))
+}
+
+async fn send(
+    policy: &EgressPolicy,
+    request: http::Request<WasiBody>,
+    options: Option<RequestOptions>,
+) -> Result<http::Response<WasiBody>, HttpError> {
+    let started = Instant::now();
+    let deadline = started + policy.timeout;
+    let (mut parts, body) = request.into_parts();
+    let target = target_of(policy, &parts.uri)?;
+    if !hosts::allowed(&policy.hosts, &target.host, target.port, target.scheme) {
+        let granted = if policy.hosts.is_empty() {
+            "no host at all".to_string()
+        } else {
+            policy
+                .hosts
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        return Err(denied(
+            policy,
+            format!(
+                "{}:{} is not in the grant (granted: {granted}); the manifest must request it and \
+                 plugins.entries.{}.http.allow must not exclude it",
+                target.host, target.port, policy.plugin_id
+            ),
+        ));
+    }
+
+    // Placeholders: substitute for this host or refuse the request.
+    let mut used_secret = false;
+    let substitute = |bytes: &[u8], slot: Slot| {
+        policy
+            .secrets
+            .substitute(bytes, slot, &target.host, target.port, target.scheme)
+            .map_err(|refused| denied(policy, refused.0))
+    };
+    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
+    let path = match substitute(path.as_bytes(), Slot::Url)? {
+        Some(replaced) => {
+            used_secret = true;
+            String::from_utf8(replaced).map_err(|_| HttpError::HttpRequestUriInvalid)?
+        }
+        None => path,
+    };
+    let mut headers = http::HeaderMap::new();
+    for (name, value) in &parts.headers {
+        match substitute(value.as_bytes(), Slot::Header)? {
+            Some(replaced) => {
+                used_secret = true;
+                let value = HeaderValue::from_bytes(&replaced).map_err(|_| HttpError::HttpRequestHeaderSize {
+                    field_name: Some(name.to_string()),
+                    field_size: None,
+                })?;
+                headers.append(name.clone(), value);
+            }
+            None => {
+                headers.append(name.clone(), value.clone());
+            }
+        }
+    }
+    let body = collect_request_body(body, deadline).await?;
+    let body = match substitute(&body, Slot::Body)? {
+        Some(replaced) => {
+            used_secret = true;
+            Bytes::from(replaced)
+        }
+        None => body,
+    };
+
+    let addrs = resolve(policy, &target, deadline).await?;
+    if used_secret && target.scheme == "http" && addrs.iter().any(|ip| classify(*ip).is_public()) {
+        return Err(denied(
+            policy,
+            format!(
+                "a secret would travel unencrypted to {} over http; use https",
+                target.host
+            ),
+        ));
+    }
+
+    let connect_deadline = started + min_opt(policy.timeout, options.and_then(|o| o.connect_timeout));
+    let stream = connect(policy, &target, &addrs, connect_deadline.min(deadline)).await?;
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+
+    // The plugin cannot choose a compressed response: compressed bytes would hide a reflected
+    // secret from the scrubber.
+    if !policy.secrets.is_empty() {
+        headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("identity"));
+    }
+    headers.remove(header::TRANSFER_ENCODING);
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    if body.is_empty() && matches!(parts.method, http::Method::GET | http::Method::HEAD) {
+        headers.remove(header::CONTENT_LENGTH);
+    }
+    parts.uri = http::Uri::builder()
+        .path_and_query(path)
+        .build()
+        .map_err(|_| HttpError::HttpRequestUriInvalid)?;
+    parts.headers = headers;
+    let outgoing = http::Request::from_parts(parts, Full::new(body));
+
+    let first_byte_deadline = started + min_opt(policy.timeout, options.and_then(|o| o.first_byte_timeout));
+    let response =
+        match tokio::time::timeout_at(first_byte_deadline.min(deadline).into(), sender.send_request(outgoing)).await {
+            Err(_) => return Err(HttpError::ConnectionReadTimeout),
+            Ok(result) => result?,
+        };
+    let (mut parts, mut incoming) = response.into_parts();
+    let between = options.and_then(|o| o.between_bytes_timeout);
+    let mut collected = BytesMut::new();
+    loop {
+        let frame_deadline = match between {
+            Some(gap) => (Instant::now() + gap).min(deadline),
+            None => deadline,
+        };
+        let frame = match tokio::time::timeout_at(frame_deadline.into(), incoming.frame()).await {
+            Err(_) => return Err(HttpError::ConnectionReadTimeout),
+            Ok(None) => break,
+            Ok(Some(frame)) => frame?,
+        };
+        if let Ok(data) = frame.into_data() {
+            if (collected.len() + data.len()) as u64 > policy.response_cap {
+                deny(
+                    policy,
+                    &format!(
+                        "response from {} is larger than the {}-byte cap (plugins.entries.{}.limits.httpResponseBytes)",
+                        target.host, policy.response_cap, policy.plugin_id
+                    ),
+                );
+                return Err(HttpError::HttpResponseBodySize(Some(policy.response_cap)));
+            }
+            collected.extend_from_slice(&data);
+        }
+    }
+
+    if !policy.secrets.is_empty()
+        && let Some(coding) = parts.headers.get(header::CONTENT_ENCODING)
+        && !coding.as_bytes().eq_ignore_ascii_case(b"identity")
+    {
+        return Err(denied(
+            policy,
+            format!(
+                "{} answered with content-encoding {:?} although identity was asked for; a compressed \
+                 response cannot be checked for secrets",
+                target.host, coding
+            ),
+        ));
+    }
+
+    let body = match policy.scrubber.scrub_bytes(&collected) {
+        std::borrow::Cow::Borrowed(_) => collected.freeze(),
+        std::borrow::Cow::Owned(scrubbed) => Bytes::from(scrubbed),
+    };
+    let mut scrubbed_headers = http::HeaderMap::new();
+    for (name, value) in &parts.headers {
+        let value = match policy.scrubber.scrub_bytes(value.as_bytes()) {
+            std::borrow::Cow::Borrowed(_) => value.clone(),
+            std::borrow::Cow::Owned(bytes) => {
+                HeaderValue::from_bytes(&bytes).unwrap_or(HeaderValue::from_static("[redacted]"))
+            }
+        };
+        scrubbed_headers.append(name.clone(), value);
+    }
+    scrubbed_headers.remove(header::TRANSFER_ENCODING);
+    scrubbed_headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    parts.headers = scrubbed_headers;
+    let body: WasiBody = Full::new(body).map_err(|never| match never {}).boxed_unsync();
+    Ok(http::Response::from_parts(parts, body))
+}
+
+/// Header names a plugin may not set: the defaults of wasi-http (hop-by-hop, proxy, host) plus
+/// `te`, which would let it steer the connection.
+pub fn forbidden_header(name: &HeaderName) -> bool {
+    wasmtime_wasi_http::DEFAULT_FORBIDDEN_HEADERS.contains(name) || name == header::TE
+}

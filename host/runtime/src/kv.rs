@@ -1,0 +1,207 @@
+//! Per-plugin key-value storage with a byte quota, persisted under the state directory.
+//!
+//! One file per key (named by the SHA-256 of the key, so any UTF-8 key is a safe file name),
+//! written atomically: a crash loses at most the write in flight. The index lives in memory; the
+//! quota counts key and value bytes. Writes of one plugin are serialised so the file on disk
+//! always matches the last acknowledged write.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+use tokio::sync::Mutex;
+
+use openclaw_state::{FILE_MODE, ensure_private_dir, write_atomic};
+
+/// Longest key, in bytes.
+pub const MAX_KEY_BYTES: usize = 256;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KvError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Quota(String),
+    #[error("{0}")]
+    Io(String),
+}
+
+#[derive(Debug, Default)]
+struct Index {
+    entries: BTreeMap<String, Vec<u8>>,
+    used: u64,
+}
+
+/// The store of one plugin.
+#[derive(Debug)]
+pub struct KvStore {
+    dir: PathBuf,
+    quota: u64,
+    index: Mutex<Index>,
+}
+
+fn file_name(key: &str) -> String {
+    let digest = Sha256::digest(key.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn encode(key: &str, value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(4 + key.len() + value.len());
+    out.extend_from_slice(&(key.len() as u32).to_be_bytes());
+    out.extend_from_slice(key.as_bytes());
+    out.extend_from_slice(value);
+    out
+}
+
+fn decode(bytes: &[u8]) -> Option<(String, Vec<u8>)> {
+    let len = u32::from_be_bytes(bytes.get(..4)?.try_into().ok()?) as usize;
+    let key = std::str::from_utf8(bytes.get(4..4 + len)?).ok()?.to_string();
+    Some((key, bytes[4 + len..].to_vec()))
+}
+
+fn check_key(key: &str) -> Result<(), KvError> {
+    if key.is_empty() || key.len() > MAX_KEY_BYTES {
+        return Err(KvError::Invalid(format!(
+            "keys are 1 to {MAX_KEY_BYTES} bytes; this one has {}",
+            key.len()
+        )));
+    }
+    if key.chars().any(char::is_control) {
+        return Err(KvError::Invalid("keys must not contain control characters".into()));
+    }
+    Ok(())
+}
+
+fn cost(key: &str, value: &[u8]) -> u64 {
+    (key.len() + value.len()) as u64
+}
+
+impl KvStore {
+    /// Opens (creating, 0700) the store in `dir` and loads its index. Files that do not decode,
+    /// or whose name does not match their key, are skipped with a warning.
+    pub fn open(dir: &Path, quota: u64) -> Result<Self, KvError> {
+        ensure_private_dir(dir).map_err(|e| KvError::Io(e.to_string()))?;
+        let mut index = Index::default();
+        let entries = fs::read_dir(dir).map_err(|e| KvError::Io(format!("reading {}: {e}", dir.display())))?;
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') {
+                continue;
+            }
+            let path = entry.path();
+            let decoded = fs::read(&path).ok().and_then(|bytes| decode(&bytes));
+            match decoded {
+                Some((key, value)) if file_name(&key) == name => {
+                    index.used += cost(&key, &value);
+                    index.entries.insert(key, value);
+                }
+                _ => tracing::warn!(
+                    target: "openclaw::plugins",
+                    "skipping unreadable key-value file {}", path.display()
+                ),
+            }
+        }
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            quota,
+            index: Mutex::new(index),
+        })
+    }
+
+    pub fn quota(&self) -> u64 {
+        self.quota
+    }
+
+    pub async fn used(&self) -> u64 {
+        self.index.lock().await.used
+    }
+
+    pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
+        check_key(key)?;
+        Ok(self.index.lock().await.entries.get(key).cloned())
+    }
+
+    pub async fn set(&self, key: &str, value: Vec<u8>) -> Result<(), KvError> {
+        check_key(key)?;
+        let mut index = self.index.lock().await;
+        let old = index.entries.get(key).map_or(0, |v| cost(key, v));
+        let new_used = index.used - old + cost(key, &value);
+        if new_used > self.quota {
+            return Err(KvError::Quota(format!(
+                "storing {} bytes under \"{key}\" would use {new_used} of the {}-byte quota \
+                 (raise plugins.entries.<id>.kv.quotaBytes or delete keys)",
+                value.len(),
+                self.quota
+            )));
+        }
+        let path = self.dir.join(file_name(key));
+        let bytes = encode(key, &value);
+        tokio::task::spawn_blocking(move || write_atomic(&path, &bytes, FILE_MODE))
+            .await
+            .map_err(|e| KvError::Io(e.to_string()))?
+            .map_err(|e| KvError::Io(e.to_string()))?;
+        index.used = new_used;
+        index.entries.insert(key.to_string(), value);
+        Ok(())
+    }
+
+    pub async fn delete(&self, key: &str) -> Result<bool, KvError> {
+        check_key(key)?;
+        let mut index = self.index.lock().await;
+        let Some(old) = index.entries.get(key).map(|v| cost(key, v)) else {
+            return Ok(false);
+        };
+        let path = self.dir.join(file_name(key));
+        tokio::task::spawn_blocking(move || match fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        })
+        .await
+        .map_err(|e| KvError::Io(e.to_string()))?
+        .map_err(|e| KvError::Io(e.to_string()))?;
+        index.used -= old;
+        index.entries.remove(key);
+        Ok(true)
+    }
+
+    pub async fn list_keys(&self, prefix: &str) -> Vec<String> {
+        let index = self.index.lock().await;
+        index
+            .entries
+            .range(prefix.to_string()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn persists_and_enforces_quota() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("kv");
+        let store = KvStore::open(&dir, 20).unwrap();
+        store.set("a", b"12345".to_vec()).await.unwrap();
+        store.set("ab", b"xyz".to_vec()).await.unwrap();
+        assert_eq!(store.used().await, 11);
+        let over = store.set("big", vec![0; 20]).await.unwrap_err();
+        assert!(matches!(over, KvError::Quota(_)), "{over}");
+        // Replacing a value only counts the difference.
+        store.set("a", b"123456789".to_vec()).await.unwrap();
+        assert_eq!(store.list_keys("a").await, ["a", "ab"]);
+        assert!(store.delete("ab").await.unwrap());
+        assert!(!store.delete("ab").await.unwrap());
+
+        let reopened = KvStore::open(&dir, 20).unwrap();
+        assert_eq!(reopened.get("a").await.unwrap().as_deref(), Some(&b"123456789"[..]));
+        assert_eq!(reopened.get("ab").await.unwrap(), None);
+        assert_eq!(reopened.used().await, 10);
+        assert!(matches!(reopened.get("").await, Err(KvError::Invalid(_))));
+        assert!(matches!(reopened.get("a\nb").await, Err(KvError::Invalid(_))));
+    }
+}

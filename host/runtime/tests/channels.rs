@@ -1,0 +1,195 @@
+//! Channel plugins: a long-lived instance that keeps its state, delivers inbound messages, sends
+//! with secrets it never sees, and is rebuilt with backoff after it crashes.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::Harness;
+use openclaw_runtime::bindings::channel::openclaw::plugin::channel_types::{OutboundMessage, WebhookRequest};
+use openclaw_runtime::{CallError, ChannelInstance, InboundMessage};
+use openclaw_test_support::TestServer;
+use serde_json::json;
+use tokio::sync::mpsc;
+
+fn outbound(text: &str) -> OutboundMessage {
+    OutboundMessage {
+        account_id: "default".into(),
+        chat_id: "u1".into(),
+        thread_id: None,
+        reply_to: Some("1".into()),
+        text: text.into(),
+    }
+}
+
+const PROBE: &str = r#"
+id = "probe"
+version = "0.1.0"
+api = "0.1.0"
+kind = "channel"
+[component]
+file = "channel_probe.wasm"
+[channel]
+id = "probe"
+"#;
+
+async fn probe(
+    harness: &Harness,
+    entry: serde_json::Value,
+) -> (
+    std::sync::Arc<ChannelInstance>,
+    mpsc::Receiver<InboundMessage>,
+    tempfile::TempDir,
+) {
+    let (plugin, dir) = harness
+        .load(
+            "channel-probe",
+            PROBE,
+            json!({"allow": ["probe"], "entries": {"probe": entry}}),
+            &[],
+        )
+        .await;
+    let (tx, rx) = mpsc::channel(16);
+    (ChannelInstance::new(plugin, tx).unwrap(), rx, dir)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instance_survives_between_calls_and_is_rebuilt_after_a_crash() {
+    let harness = Harness::new();
+    let (channel, mut inbound, _dir) = probe(&harness, json!({"limits": {"timeoutMs": 500}})).await;
+
+    for expected in ["1", "2", "3"] {
+        channel.poll().await.unwrap();
+        assert_eq!(inbound.recv().await.unwrap().text, expected, "state kept between polls");
+    }
+    assert_eq!(channel.starts(), 1);
+    assert_eq!(channel.send(outbound("hi")).await.unwrap().message_id, "sent:hi");
+
+    let crash = channel.send(outbound("panic")).await;
+    assert!(matches!(crash, Err(CallError::Crashed { .. })), "{crash:?}");
+    // Rebuilding waits for the backoff.
+    let early = channel.poll().await;
+    assert!(matches!(early, Err(CallError::BackingOff { .. })), "{early:?}");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    channel.poll().await.unwrap();
+    assert_eq!(
+        inbound.recv().await.unwrap().text,
+        "1",
+        "a new instance starts from scratch"
+    );
+    assert_eq!(channel.starts(), 2);
+
+    // A stuck call is stopped at the deadline and the instance replaced too.
+    let stuck = channel.send(outbound("spin")).await;
+    assert!(
+        matches!(stuck, Err(CallError::Timeout { limit_ms: 500, .. })),
+        "{stuck:?}"
+    );
+    let early = channel.send(outbound("hi")).await;
+    assert!(matches!(early, Err(CallError::BackingOff { .. })), "{early:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_errors_are_reported_and_retried_with_backoff() {
+    let harness = Harness::new();
+    let (channel, _inbound, _dir) = probe(&harness, json!({"config": {"fail": true}})).await;
+    let first = channel.start().await;
+    match first {
+        Err(CallError::Channel { ref message, .. }) => assert!(message.contains("told to fail"), "{first:?}"),
+        other => panic!("expected a channel error, got {other:?}"),
+    }
+    assert!(matches!(channel.poll().await, Err(CallError::BackingOff { .. })));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_inbound_queue_is_a_typed_refusal() {
+    let harness = Harness::new();
+    let (plugin, _dir) = harness
+        .load("channel-probe", PROBE, json!({"allow": ["probe"]}), &[])
+        .await;
+    let (tx, mut rx) = mpsc::channel(1);
+    let channel = ChannelInstance::new(plugin, tx).unwrap();
+    channel.poll().await.unwrap();
+    let full = channel.poll().await;
+    match full {
+        Err(CallError::Channel { ref message, .. }) => assert!(message.contains("queue"), "{full:?}"),
+        other => panic!("expected the queue-full refusal, got {other:?}"),
+    }
+    assert_eq!(rx.recv().await.unwrap().text, "1");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn minimal_channel_polls_delivers_and_sends_with_a_secret_it_never_sees() {
+    const TOKEN: &str = "inbox-token-0123456789abcdef";
+    let server = TestServer::start().await;
+    server.set_inbox_token(TOKEN);
+    server.push_inbox("u1", "hello gateway");
+    server.push_inbox("u2", "second");
+    let manifest = std::fs::read_to_string(
+        openclaw_test_support::workspace_root().join("examples/minimal-channel/openclaw-plugin.toml"),
+    )
+    .unwrap()
+    .replace("inbox.example.com", &server.host_port())
+    .replace("http = [", "private-network = true\nhttp = [");
+    let harness = Harness::new();
+    let (plugin, _dir) = harness
+        .load(
+            "minimal-channel",
+            &manifest,
+            json!({
+                "allow": ["minimal-channel"],
+                "entries": {"minimal-channel": {
+                    "config": {"baseUrl": server.url("/inbox"), "pollSeconds": 1},
+                    "http": {"allowPrivateNetwork": ["127.0.0.1"]},
+                    "secrets": {"INBOX_TOKEN": TOKEN}
+                }}
+            }),
+            &[("INBOX_TOKEN", TOKEN)],
+        )
+        .await;
+    let (tx, mut inbound) = mpsc::channel(16);
+    let channel = ChannelInstance::new(plugin, tx).unwrap();
+
+    assert_eq!(channel.poll().await.unwrap(), Duration::from_secs(1));
+    let first = inbound.recv().await.unwrap();
+    let second = inbound.recv().await.unwrap();
+    assert_eq!((first.sender_id.as_str(), first.text.as_str()), ("u1", "hello gateway"));
+    assert_eq!(second.text, "second");
+    // The offset is kept: nothing is delivered twice.
+    channel.poll().await.unwrap();
+    assert!(inbound.try_recv().is_err());
+    server.push_inbox("u1", "third");
+    channel.poll().await.unwrap();
+    assert_eq!(inbound.recv().await.unwrap().text, "third");
+
+    let receipt = channel.send(outbound("a reply")).await.unwrap();
+    assert_eq!(receipt.message_id, "m1");
+    assert_eq!(
+        server.sent(),
+        [json!({"chat": "u1", "text": "a reply", "replyTo": "1"})]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_reach_the_plugin_and_its_answer_comes_back() {
+    let harness = Harness::new();
+    let (channel, _inbound, _dir) = probe(&harness, json!({})).await;
+    let response = channel
+        .handle_webhook(WebhookRequest {
+            method: "POST".into(),
+            path: "/updates".into(),
+            query: "a=1".into(),
+            headers: vec![("X-Probe".into(), "yes".into())],
+            body: br#"{"update_id": 1}"#.to_vec(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(response.status, 202);
+    let echoed: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
+    assert_eq!(
+        echoed,
+        json!({"method": "POST", "path": "/updates", "query": "a=1", "header": "yes", "body": "{\"update_id\": 1}"})
+    );
+}

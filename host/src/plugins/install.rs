@@ -1,0 +1,686 @@
+//! Installing, updating and removing plugins in `~/.openclaw/extensions`, with the install
+//! record in `plugins.installs.<id>`.
+//!
+//! An install never leaves a half-installed plugin: the package is unpacked into a private
+//! staging directory beside the target, checked (API version, digest), compiled and
+//! instantiated there; only then is it renamed into place. An existing version is renamed aside
+//! first and restored if anything after that fails (including writing the record), so an upgrade
+//! to a broken package leaves the old version installed and loading. A crash between the two
+//! renames is repaired by the next plugins command (the aside copy is put back).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use openclaw_core::config::schema::Config;
+use openclaw_core::config::schema::plugins::{InstallRecord, PluginsConfig};
+use openclaw_core::plugins::grants::{Decision, decide};
+use openclaw_core::plugins::manifest::{Manifest, api_compatible, host_api};
+use openclaw_runtime::{PluginSource, sha256_hex};
+use serde_json::{Map, Value, json};
+
+use super::discover::extensions_dir;
+use super::package::{PackageError, Staged, StagingDir, is_archive, stage};
+use crate::config::edit::{EditError, modify};
+use crate::state::{Env, StateLock, StatePaths, ensure_private_dir};
+
+#[derive(Debug, thiserror::Error)]
+pub enum InstallError {
+    #[error("{0}")]
+    Package(#[from] PackageError),
+    #[error(
+        "\"{plugin}\" was built for plugin API {plugin_api}, but this gateway implements plugin API {host_api}; \
+         install a version built for {host_api} (rebuild it with openclaw-plugin-sdk {host_api})"
+    )]
+    Api {
+        plugin: String,
+        plugin_api: String,
+        host_api: String,
+    },
+    #[error(
+        "\"{plugin}\": the component's sha256 is {actual}, but the package manifest says {expected}; \
+         the package was modified after it was packed. Refusing to install it"
+    )]
+    Digest {
+        plugin: String,
+        expected: String,
+        actual: String,
+    },
+    #[error("\"{plugin}\" does not load, so it was not installed{kept}: {message}")]
+    Load {
+        plugin: String,
+        message: String,
+        kept: String,
+    },
+    #[error("{0}")]
+    Config(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+impl From<EditError> for InstallError {
+    fn from(e: EditError) -> Self {
+        Self::Config(match e {
+            EditError::Unreadable(f) => format!("cannot read the config {}: {}", f.path.display(), f.issue.message),
+            EditError::Path(m) => m,
+            EditError::Invalid(loaded) => format!(
+                "the config would become invalid: {}",
+                loaded
+                    .issues()
+                    .map(|i| format!("{}: {}", i.path, i.message))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+            EditError::State(s) => s.to_string(),
+        })
+    }
+}
+
+fn other(e: impl std::fmt::Display) -> InstallError {
+    InstallError::Other(e.to_string())
+}
+
+/// What to install.
+#[derive(Debug, Clone)]
+pub struct InstallRequest {
+    /// A plugin directory or a package archive.
+    pub source: PathBuf,
+    /// The argument as the operator typed it (recorded as `spec`).
+    pub spec: String,
+    pub pin: bool,
+    /// Use the directory in place (added to `plugins.load.paths`) instead of copying it.
+    pub link: bool,
+}
+
+/// What an install did.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Installed {
+    pub id: String,
+    pub version: String,
+    pub sha256: String,
+    pub install_path: PathBuf,
+    pub previous_version: Option<String>,
+    pub tools: Vec<String>,
+    pub record: Value,
+    /// Whether the operator still has to allow it before it runs.
+    pub needs_allow: bool,
+}
+
+/// Serialises plugin installs of this state directory.
+fn install_lock(paths: &StatePaths) -> Result<StateLock, InstallError> {
+    let dir = extensions_dir(paths);
+    ensure_private_dir(&paths.state_dir).map_err(other)?;
+    ensure_private_dir(&dir).map_err(other)?;
+    StateLock::acquire_blocking(&dir.join(".lock")).map_err(other)
+}
+
+/// Repairs what an interrupted install left: an aside copy whose replacement never arrived is
+/// put back; other leftovers are removed. Call with the install lock held.
+pub fn recover(paths: &StatePaths) -> Vec<String> {
+    let dir = extensions_dir(paths);
+    let mut notes = Vec::new();
+    let Ok(entries) = fs::read_dir(&dir) else {
+        return notes;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with(".staging-") {
+            let _ = fs::remove_dir_all(entry.path());
+        } else if let Some(rest) = name.strip_prefix('.')
+            && let Some((id, _)) = rest.split_once(".previous-")
+        {
+            let target = dir.join(id);
+            if target.exists() {
+                let _ = fs::remove_dir_all(entry.path());
+            } else if fs::rename(entry.path(), &target).is_ok() {
+                notes.push(format!("restored {id} after an interrupted install"));
+            }
+        }
+    }
+    notes
+}
+
+/// [`recover`] under the install lock, when there is an extensions directory at all (read-only
+/// commands call this so they never report a half-finished install).
+pub fn recover_if_needed(paths: &StatePaths) -> Vec<String> {
+    if !extensions_dir(paths).is_dir() {
+        return Vec::new();
+    }
+    match install_lock(paths) {
+        Ok(_lock) => recover(paths),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// The operator's plugin settings with `id` forced to load, for checking that a package loads
+/// before it is installed (the real decision still needs `plugins.allow`).
+fn trial_plugins(config: Option<&Config>, id: &str) -> PluginsConfig {
+    let mut plugins = config.and_then(|c| c.plugins.clone()).unwrap_or_default();
+    plugins.enabled = Some(true);
+    plugins.allow = Some(vec![id.to_string()]);
+    plugins.deny = None;
+    if let Some(entry) = plugins.entries.as_mut().and_then(|e| e.get_mut(id)) {
+        entry.enabled = None;
+    }
+    plugins
+}
+
+/// Compiles, instantiates and lists the tools of the plugin in `dir`, under the operator's
+/// settings for it. Returns the tool names.
+pub fn check_loads(
+    config: Option<&Config>,
+    paths: &StatePaths,
+    dir: &Path,
+    manifest: &Manifest,
+) -> Result<Vec<String>, String> {
+    let grant = match decide(manifest, &trial_plugins(config, &manifest.id)) {
+        Decision::Load(grant) => *grant,
+        Decision::Refuse(refusal) => return Err(format!("{} ({})", refusal.reason, refusal.fix)),
+    };
+    let runtime = super::loader::runtime(paths)?;
+    let source = PluginSource {
+        dir: dir.to_path_buf(),
+        manifest: manifest.clone(),
+        pinned_sha256: None,
+    };
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let loaded = tokio
+        .block_on(runtime.load(&source, grant, Default::default()))
+        .map_err(|e| e.to_string())?;
+    Ok(loaded.tools.iter().map(|t| t.name.clone()).collect())
+}
+
+fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn object<'a>(doc: &'a mut Value, keys: &[&str]) -> Result<&'a mut Map<String, Value>, String> {
+    let mut here = doc;
+    for key in keys {
+        let map = here
+            .as_object_mut()
+            .ok_or_else(|| format!("{key}'s parent in the config is not an object"))?;
+        here = map.entry(key.to_string()).or_insert_with(|| Value::Object(Map::new()));
+    }
+    here.as_object_mut()
+        .ok_or_else(|| format!("{} in the config is not an object", keys.join(".")))
+}
+
+fn check_package(staged: &Staged, from_archive: bool) -> Result<(), InstallError> {
+    let manifest = &staged.manifest;
+    let host = host_api();
+    if !api_compatible(&manifest.api, &host) {
+        return Err(InstallError::Api {
+            plugin: manifest.id.clone(),
+            plugin_api: manifest.api.to_string(),
+            host_api: host.to_string(),
+        });
+    }
+    match &manifest.component.sha256 {
+        Some(expected) if !expected.eq_ignore_ascii_case(&staged.sha256) => Err(InstallError::Digest {
+            plugin: manifest.id.clone(),
+            expected: expected.clone(),
+            actual: staged.sha256.clone(),
+        }),
+        None if from_archive => Err(InstallError::Other(format!(
+            "the package of \"{}\" does not record its component's sha256; create packages with `openclaw plugins pack`",
+            manifest.id
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Installs (or upgrades) a plugin.
+pub fn install(
+    config: Option<&Config>,
+    paths: &StatePaths,
+    env: &Env,
+    request: &InstallRequest,
+) -> Result<Installed, InstallError> {
+    let _lock = install_lock(paths)?;
+    recover(paths);
+    let ext = extensions_dir(paths);
+    let source = request
+        .source
+        .canonicalize()
+        .map_err(|e| InstallError::Other(format!("{}: {e}", request.source.display())))?;
+    let from_archive = is_archive(&source);
+    if request.link && from_archive {
+        return Err(InstallError::Other(
+            "--link needs a plugin directory, not an archive".into(),
+        ));
+    }
+    let staging = StagingDir::beside(&ext, "new")?;
+    let staged = stage(&source, &staging.path)?;
+    check_package(&staged, from_archive)?;
+    let id = staged.manifest.id.clone();
+    let previous = config
+        .and_then(|c| c.plugins.as_ref())
+        .and_then(|p| p.installs.as_ref())
+        .and_then(|i| i.get(&id))
+        .cloned();
+    let previous_version = previous.as_ref().and_then(|r| r.version.clone());
+    let kept = if previous.is_some() {
+        format!(
+            "; version {} stays installed",
+            previous_version.as_deref().unwrap_or("(unknown)")
+        )
+    } else {
+        String::new()
+    };
+
+    // The package must load before anything is replaced.
+    let check_dir = if request.link {
+        source.clone()
+    } else {
+        staged.dir.clone()
+    };
+    let tools = check_loads(config, paths, &check_dir, &staged.manifest).map_err(|message| InstallError::Load {
+        plugin: id.clone(),
+        message,
+        kept: kept.clone(),
+    })?;
+
+    let install_path = if request.link { source.clone() } else { ext.join(&id) };
+    let mut aside: Option<PathBuf> = None;
+    if !request.link {
+        if install_path.exists() {
+            let mut random = [0u8; 4];
+            getrandom::fill(&mut random).map_err(other)?;
+            let suffix: String = random.iter().map(|b| format!("{b:02x}")).collect();
+            let backup = ext.join(format!(".{id}.previous-{suffix}"));
+            fs::rename(&install_path, &backup).map_err(other)?;
+            aside = Some(backup);
+        }
+        if let Err(e) = fs::rename(&staged.dir, &install_path) {
+            if let Some(backup) = &aside {
+                let _ = fs::rename(backup, &install_path);
+            }
+            return Err(other(format!("moving the plugin into {}: {e}", install_path.display())));
+        }
+        let _ = staging.keep();
+    }
+
+    let mut record = json!({
+        "source": if request.link { "path" } else if from_archive { "archive" } else { "path" },
+        "spec": request.spec,
+        "sourcePath": source.display().to_string(),
+        "installPath": install_path.display().to_string(),
+        "version": staged.manifest.version.to_string(),
+        "sha256": staged.sha256,
+        "apiVersion": staged.manifest.api.to_string(),
+        "installedAt": now_rfc3339(),
+    });
+    let pinned = request.pin || previous.as_ref().and_then(|r| r.pinned).unwrap_or(false);
+    if pinned {
+        record["pinned"] = json!(true);
+    }
+    let link_path = install_path.display().to_string();
+    let written = modify(paths, env, |doc| {
+        object(doc, &["plugins", "installs"])?.insert(id.clone(), record.clone());
+        if request.link {
+            let load = object(doc, &["plugins", "load"])?;
+            let list = load.entry("paths").or_insert_with(|| json!([]));
+            let items = list.as_array_mut().ok_or("plugins.load.paths is not an array")?;
+            if !items.iter().any(|p| p.as_str() == Some(link_path.as_str())) {
+                items.push(json!(link_path));
+            }
+        }
+        Ok(true)
+    });
+    if let Err(e) = written {
+        if !request.link {
+            let _ = fs::remove_dir_all(&install_path);
+            if let Some(backup) = &aside {
+                let _ = fs::rename(backup, &install_path);
+            }
+        }
+        return Err(e.into());
+    }
+    if let Some(backup) = aside {
+        let _ = fs::remove_dir_all(backup);
+    }
+    let needs_allow = !config
+        .and_then(|c| c.plugins.as_ref())
+        .and_then(|p| p.allow.as_ref())
+        .is_some_and(|a| a.contains(&id));
+    Ok(Installed {
+        id,
+        version: staged.manifest.version.to_string(),
+        sha256: staged.sha256.clone(),
+        install_path,
+        previous_version,
+        tools,
+        record,
+        needs_allow,
+    })
+}
+
+/// What `uninstall` removes.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Removal {
+    pub id: String,
+    pub config_changes: Vec<String>,
+    pub delete_dir: Option<PathBuf>,
+    /// The plugin's key-value data (`plugins/data/<id>`), deleted unless files are kept.
+    pub delete_data: Option<PathBuf>,
+    /// Compiled copies of its component in the compile cache.
+    pub delete_cached: Vec<PathBuf>,
+    pub dry_run: bool,
+}
+
+/// Removes a plugin: its entry, install record, allowlist membership and linked load path, and
+/// (unless `keep_files`, or the plugin was linked in place) its install directory.
+pub fn uninstall(
+    config: Option<&Config>,
+    paths: &StatePaths,
+    env: &Env,
+    id: &str,
+    dry_run: bool,
+    keep_files: bool,
+) -> Result<Removal, InstallError> {
+    let _lock = install_lock(paths)?;
+    recover(paths);
+    let plugins = config.and_then(|c| c.plugins.clone()).unwrap_or_default();
+    let record = plugins.installs.as_ref().and_then(|i| i.get(id)).cloned();
+    let install_path = record.as_ref().and_then(|r| r.install_path.clone()).map(PathBuf::from);
+    let ext = extensions_dir(paths);
+    let mut changes = Vec::new();
+    if plugins.entries.as_ref().is_some_and(|e| e.contains_key(id)) {
+        changes.push(format!("remove plugins.entries.{id}"));
+    }
+    if record.is_some() {
+        changes.push(format!("remove plugins.installs.{id}"));
+    }
+    if plugins.allow.as_ref().is_some_and(|a| a.iter().any(|x| x == id)) {
+        changes.push(format!("remove \"{id}\" from plugins.allow"));
+    }
+    let linked = install_path.as_ref().map(|p| p.display().to_string()).filter(|p| {
+        plugins
+            .load
+            .as_ref()
+            .and_then(|l| l.paths.as_ref())
+            .is_some_and(|paths| paths.iter().any(|x| x == p))
+    });
+    if let Some(p) = &linked {
+        changes.push(format!("remove {p} from plugins.load.paths"));
+    }
+    // Only directories we installed are deleted; a linked directory is the operator's.
+    let delete_dir = install_path
+        .filter(|p| !keep_files && p.starts_with(&ext) && p.exists())
+        .or_else(|| {
+            let default = ext.join(id);
+            (!keep_files && record.is_none() && default.join("openclaw-plugin.toml").exists()).then_some(default)
+        });
+    let data = paths.state_dir.join("plugins").join("data").join(id);
+    let delete_data = (!keep_files && data.is_dir()).then_some(data);
+    let delete_cached: Vec<PathBuf> = match (keep_files, record.as_ref().and_then(|r| r.sha256.clone())) {
+        (false, Some(sha)) => {
+            let cache = paths.state_dir.join("plugins").join("cache");
+            let mut files: Vec<PathBuf> = fs::read_dir(&cache)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with(&format!("{sha}-")))
+                })
+                .collect();
+            let memo = cache.join("verified").join(&sha);
+            if memo.exists() {
+                files.push(memo);
+            }
+            files
+        }
+        _ => Vec::new(),
+    };
+    if changes.is_empty() && delete_dir.is_none() {
+        return Err(InstallError::Other(format!(
+            "\"{id}\" is not installed (no plugins.installs.{id}, entry or directory in {})",
+            ext.display()
+        )));
+    }
+    if !dry_run {
+        if !changes.is_empty() {
+            modify(paths, env, |doc| {
+                let Some(plugins) = doc.get_mut("plugins").and_then(Value::as_object_mut) else {
+                    return Ok(false);
+                };
+                for key in ["entries", "installs"] {
+                    if let Some(map) = plugins.get_mut(key).and_then(Value::as_object_mut) {
+                        map.remove(id);
+                    }
+                }
+                if let Some(allow) = plugins.get_mut("allow").and_then(Value::as_array_mut) {
+                    allow.retain(|x| x.as_str() != Some(id));
+                }
+                if let (Some(linked), Some(paths)) = (
+                    &linked,
+                    plugins
+                        .get_mut("load")
+                        .and_then(|l| l.get_mut("paths"))
+                        .and_then(Value::as_array_mut),
+                ) {
+                    paths.retain(|x| x.as_str() != Some(linked.as_str()));
+                }
+                Ok(true)
+            })?;
+        }
+        if let Some(dir) = &delete_dir {
+            fs::remove_dir_all(dir).map_err(|e| other(format!("deleting {}: {e}", dir.display())))?;
+        }
+        if let Some(dir) = &delete_data {
+            fs::remove_dir_all(dir).map_err(|e| other(format!("deleting {}: {e}", dir.display())))?;
+        }
+        for file in &delete_cached {
+            let _ = fs::remove_file(file);
+        }
+    }
+    Ok(Removal {
+        id: id.to_string(),
+        config_changes: changes,
+        delete_dir,
+        delete_data,
+        delete_cached,
+        dry_run,
+    })
+}
+
+/// The state of one installed plugin's files against its record.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Verification {
+    pub id: String,
+    pub ok: bool,
+    pub install_path: Option<String>,
+    pub recorded_sha256: Option<String>,
+    pub actual_sha256: Option<String>,
+    pub problem: Option<String>,
+}
+
+/// The install records of `ids` (all of them when `ids` is empty); an id without a record is an
+/// error.
+fn recorded(config: Option<&Config>, ids: &[String]) -> Result<Vec<(String, InstallRecord)>, InstallError> {
+    let installs = config
+        .and_then(|c| c.plugins.as_ref())
+        .and_then(|p| p.installs.clone())
+        .unwrap_or_default();
+    if let Some(id) = ids.iter().find(|id| !installs.contains_key(*id)) {
+        return Err(InstallError::Other(format!(
+            "\"{id}\" has no install record (plugins.installs.{id}); install it first"
+        )));
+    }
+    Ok(installs
+        .iter()
+        .filter(|(id, _)| ids.is_empty() || ids.contains(id))
+        .map(|(id, record)| (id.clone(), record.clone()))
+        .collect())
+}
+
+/// Recomputes the digest of each installed plugin (all of them when `ids` is empty).
+pub fn verify(config: Option<&Config>, ids: &[String]) -> Result<Vec<Verification>, InstallError> {
+    let mut out = Vec::new();
+    for (id, record) in &recorded(config, ids)? {
+        let mut v = Verification {
+            id: id.clone(),
+            ok: false,
+            install_path: record.install_path.clone(),
+            recorded_sha256: record.sha256.clone(),
+            actual_sha256: None,
+            problem: None,
+        };
+        let result = (|| -> Result<(), String> {
+            let dir = PathBuf::from(record.install_path.as_deref().ok_or("the record has no installPath")?);
+            let text = fs::read_to_string(dir.join("openclaw-plugin.toml")).map_err(|e| format!("manifest: {e}"))?;
+            let manifest = Manifest::parse(&text, "openclaw-plugin.toml").map_err(|e| e.to_string())?;
+            let bytes = fs::read(dir.join(&manifest.component.file)).map_err(|e| format!("component: {e}"))?;
+            let actual = sha256_hex(&bytes);
+            v.actual_sha256 = Some(actual.clone());
+            let recorded = record
+                .sha256
+                .as_deref()
+                .ok_or("the record has no sha256 to check against")?;
+            if actual != recorded {
+                return Err(format!(
+                    "the component changed since it was installed (sha256 {actual}, recorded {recorded}); reinstall it"
+                ));
+            }
+            if let Some(in_manifest) = &manifest.component.sha256
+                && in_manifest != &actual
+            {
+                return Err(format!(
+                    "the manifest's sha256 {in_manifest} does not match the component"
+                ));
+            }
+            Ok(())
+        })();
+        match result {
+            Ok(()) => v.ok = true,
+            Err(problem) => v.problem = Some(problem),
+        }
+        out.push(v);
+    }
+    Ok(out)
+}
+
+/// Sets `plugins.entries.<id>.enabled` and, when enabling, adds the id to `plugins.allow`.
+pub fn set_enabled(
+    paths: &StatePaths,
+    env: &Env,
+    config: Option<&Config>,
+    id: &str,
+    enabled: bool,
+) -> Result<bool, InstallError> {
+    if enabled
+        && config
+            .and_then(|c| c.plugins.as_ref())
+            .and_then(|p| p.deny.as_ref())
+            .is_some_and(|d| d.iter().any(|x| x == id))
+    {
+        return Err(InstallError::Other(format!(
+            "\"{id}\" is in plugins.deny, which wins over enabling; remove it from plugins.deny first"
+        )));
+    }
+    let written = modify(paths, env, |doc| {
+        let mut changed = false;
+        let entry = object(doc, &["plugins", "entries", id])?;
+        if entry.get("enabled") != Some(&json!(enabled)) {
+            entry.insert("enabled".into(), json!(enabled));
+            changed = true;
+        }
+        if enabled {
+            let plugins = object(doc, &["plugins"])?;
+            let allow = plugins.entry("allow").or_insert_with(|| json!([]));
+            let items = allow.as_array_mut().ok_or("plugins.allow is not an array")?;
+            if !items.iter().any(|x| x.as_str() == Some(id)) {
+                items.push(json!(id));
+                changed = true;
+            }
+        }
+        Ok(changed)
+    })?;
+    Ok(written.is_some())
+}
+
+/// What `update` would do or did for one plugin.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateOutcome {
+    pub id: String,
+    /// `up-to-date`, `updated`, `would-update`, `pinned`, `failed`.
+    pub status: &'static str,
+    pub from_version: Option<String>,
+    pub to_version: Option<String>,
+    pub message: Option<String>,
+}
+
+/// Re-installs plugins from their recorded source when it changed.
+pub fn update(
+    config: Option<&Config>,
+    paths: &StatePaths,
+    env: &Env,
+    ids: &[String],
+    dry_run: bool,
+    force: bool,
+) -> Result<Vec<UpdateOutcome>, InstallError> {
+    let mut outcomes = Vec::new();
+    for (id, record) in &recorded(config, ids)? {
+        let mut outcome = UpdateOutcome {
+            id: id.clone(),
+            status: "failed",
+            from_version: record.version.clone(),
+            to_version: None,
+            message: None,
+        };
+        let Some(source) = record.source_path.clone().or_else(|| record.spec.clone()) else {
+            outcome.message = Some("the record names no source to update from".into());
+            outcomes.push(outcome);
+            continue;
+        };
+        let source = PathBuf::from(source);
+        let ext = extensions_dir(paths);
+        let peek = StagingDir::beside(&ext, "peek").and_then(|s| {
+            let staged = stage(&source, &s.path)?;
+            Ok((s, staged))
+        });
+        let (_staging, staged) = match peek {
+            Ok(p) => p,
+            Err(e) => {
+                outcome.message = Some(format!("{}: {e}", source.display()));
+                outcomes.push(outcome);
+                continue;
+            }
+        };
+        outcome.to_version = Some(staged.manifest.version.to_string());
+        if record.sha256.as_deref() == Some(staged.sha256.as_str()) {
+            outcome.status = "up-to-date";
+        } else if record.pinned == Some(true) && !force {
+            outcome.status = "pinned";
+            outcome.message = Some(format!(
+                "pinned at {}; `openclaw plugins update {id} --force` moves it",
+                record.version.as_deref().unwrap_or("its version")
+            ));
+        } else if dry_run {
+            outcome.status = "would-update";
+        } else {
+            let request = InstallRequest {
+                source: source.clone(),
+                spec: record.spec.clone().unwrap_or_else(|| source.display().to_string()),
+                pin: record.pinned == Some(true),
+                link: record.install_path.as_deref() == record.source_path.as_deref() && record.install_path.is_some(),
+            };
+            match install(config, paths, env, &request) {
+                Ok(_) => outcome.status = "updated",
+                Err(e) => outcome.message = Some(e.to_string()),
+            }
+        }
+        outcomes.push(outcome);
+    }
+    Ok(outcomes)
+}

@@ -1,0 +1,84 @@
+//! Loading selected plugins into the runtime: the runtime under the state directory, and the
+//! values of the secrets each grant names (literals or SecretRefs resolved by the host).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use openclaw_core::config::path::JsonPath;
+use openclaw_core::config::schema::Config;
+use openclaw_core::config::schema::plugins::PluginSecretBinding;
+use openclaw_core::plugins::grants::EffectiveGrant;
+use openclaw_core::plugins::selection::Selected;
+use openclaw_runtime::{LoadError, LoadedPlugin, PluginSource, Runtime, RuntimeOptions};
+use secrecy::SecretString;
+
+use crate::secrets::ResolvedSecrets;
+use crate::state::StatePaths;
+
+/// The runtime with its cache and data under the state directory.
+pub fn runtime(paths: &StatePaths) -> Result<Runtime, String> {
+    Runtime::new(RuntimeOptions::under_state_dir(&paths.state_dir))
+}
+
+/// The values of the secrets `grant` names, from `plugins.entries.<id>.secrets`. A secret whose
+/// reference did not resolve is left out, so its placeholder is refused (closed, not open).
+pub fn secret_values(
+    config: &Config,
+    grant: &EffectiveGrant,
+    resolved: &ResolvedSecrets,
+) -> BTreeMap<String, SecretString> {
+    let bindings = config
+        .plugins
+        .as_ref()
+        .and_then(|p| p.entries.as_ref())
+        .and_then(|e| e.get(&grant.plugin_id))
+        .and_then(|e| e.secrets.as_ref());
+    let mut values = BTreeMap::new();
+    for secret in &grant.secrets {
+        let Some(binding) = bindings.and_then(|b| b.get(&secret.name)) else {
+            continue;
+        };
+        let base = JsonPath::root()
+            .key("plugins")
+            .key("entries")
+            .key(grant.plugin_id.as_str())
+            .key("secrets")
+            .key(secret.name.as_str());
+        let path = match binding {
+            PluginSecretBinding::Value(_) => base,
+            PluginSecretBinding::Scoped(_) => base.key("value"),
+        };
+        if let Some(value) = resolved.value_of(binding.value(), &path) {
+            values.insert(secret.name.clone(), SecretString::from(value.expose().to_string()));
+        }
+    }
+    values
+}
+
+/// Loads one selected plugin that its decision allows.
+pub async fn load(
+    runtime: &Runtime,
+    selected: &Selected,
+    config: &Config,
+    resolved: &ResolvedSecrets,
+) -> Result<Arc<LoadedPlugin>, LoadError> {
+    let grant = selected.grant().cloned().ok_or_else(|| LoadError::Guest {
+        plugin: selected.candidate.id.clone(),
+        message: "not allowed to load".into(),
+    })?;
+    let manifest = selected
+        .candidate
+        .manifest
+        .clone()
+        .map_err(|message| LoadError::Guest {
+            plugin: selected.candidate.id.clone(),
+            message,
+        })?;
+    let values = secret_values(config, &grant, resolved);
+    let source = PluginSource {
+        dir: selected.candidate.dir.clone().into(),
+        manifest,
+        pinned_sha256: selected.pinned_sha256.clone(),
+    };
+    runtime.load(&source, grant, values).await
+}
