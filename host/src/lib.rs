@@ -2,6 +2,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod gateway;
 pub mod logging;
 pub mod plugins;
 pub mod secrets;

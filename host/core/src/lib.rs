@@ -5,5 +5,6 @@
 //! level means the compiler, not a code review, keeps policy testable in isolation.
 
 pub mod config;
+pub mod gateway;
 pub mod plugins;
 pub mod security;

@@ -5,9 +5,10 @@
 //! document on stdout, whatever the outcome.
 
 mod config_cmd;
-mod doctor;
-mod output;
-mod plugins_cmd;
+pub(crate) mod doctor;
+mod gateway_cmd;
+pub(crate) mod output;
+pub(crate) mod plugins_cmd;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -49,6 +50,9 @@ enum Command {
     Config(config_cmd::ConfigCommand),
     /// Check the installation and fix what is safe to fix.
     Doctor(doctor::DoctorArgs),
+    /// Run, inspect and stop the gateway server (HTTP and WebSocket on one port).
+    #[command(subcommand)]
+    Gateway(gateway_cmd::GatewayCommand),
     /// Install, inspect and manage WebAssembly plugins.
     #[command(subcommand)]
     Plugins(plugins_cmd::PluginsCommand),
@@ -90,6 +94,7 @@ pub fn main() -> ExitCode {
     let code = match cli.command {
         Command::Config(command) => config_cmd::run(&ctx, command),
         Command::Doctor(args) => doctor::run(&ctx, args),
+        Command::Gateway(command) => gateway_cmd::run(&ctx, command),
         Command::Plugins(command) => plugins_cmd::run(&ctx, command),
         Command::Version { json } => {
             if json {
@@ -116,9 +121,29 @@ pub fn init_logging(ctx: &Context, loaded: Option<&Loaded>) -> Arc<Redactor> {
 
 /// Like [`init_logging`], also scrubbing `extra` exact values (resolved secrets).
 pub fn init_logging_with(ctx: &Context, loaded: Option<&Loaded>, extra: &[&str]) -> Arc<Redactor> {
+    init_logging_at(ctx, loaded, extra, LevelFilter::WARN)
+}
+
+/// Logging for the long-running gateway: informational lines on stderr too, every resolved
+/// secret scrubbed.
+pub fn init_logging_gateway(
+    ctx: &Context,
+    loaded: &Loaded,
+    resolved: &crate::secrets::ResolvedSecrets,
+) -> Arc<Redactor> {
+    let extra: Vec<&str> = resolved.exposed_values().collect();
+    init_logging_at(ctx, Some(loaded), &extra, LevelFilter::INFO)
+}
+
+fn init_logging_at(
+    ctx: &Context,
+    loaded: Option<&Loaded>,
+    extra: &[&str],
+    console_default: LevelFilter,
+) -> Arc<Redactor> {
     let config = loaded.and_then(Loaded::config).cloned().unwrap_or_else(Config::default);
     let logging_config = config.logging();
-    let settings = LogSettings::from_config(logging_config, &ctx.env, LevelFilter::WARN);
+    let settings = LogSettings::from_config(logging_config, &ctx.env, console_default);
     let known: Vec<String> = loaded
         .map(|l| {
             secret_literals(root_schema(), &l.checked.resolved)

@@ -9,7 +9,6 @@ use openclaw_core::config::schema::plugins::PluginsConfig;
 use openclaw_core::plugins::grants::{Decision, decide};
 use openclaw_core::plugins::manifest::{MANIFEST_FILE, Manifest, PluginKind};
 use openclaw_core::plugins::selection::Selected;
-use openclaw_runtime::bindings::channel::openclaw::plugin::channel_types::ChatType;
 use openclaw_runtime::{CallContext, ChannelInstance, PluginSource};
 use serde_json::{Value, json};
 
@@ -238,7 +237,7 @@ fn status_of(selected: &Selected) -> (&'static str, Option<String>, Option<Strin
     }
 }
 
-fn selected_json(selected: &Selected, verbose: bool) -> Value {
+pub(crate) fn selected_json(selected: &Selected, verbose: bool) -> Value {
     let (status, reason, fix) = status_of(selected);
     let manifest = selected.candidate.manifest.as_ref().ok();
     let mut value = json!({
@@ -871,13 +870,7 @@ async fn run_channel(plugin: std::sync::Arc<openclaw_runtime::LoadedPlugin>, pol
             return EXIT_FAILED;
         }
         while let Ok(m) = rx.try_recv() {
-            delivered.push(json!({
-                "accountId": m.account_id,
-                "chatType": match m.chat_type { ChatType::Direct => "direct", ChatType::Group => "group", ChatType::Channel => "channel" },
-                "chatId": m.chat_id, "senderId": m.sender_id, "senderName": m.sender_name,
-                "messageId": m.message_id, "threadId": m.thread_id, "text": m.text,
-                "mentioned": m.mentioned, "replyToBot": m.reply_to_bot, "timestampMs": m.timestamp_ms,
-            }));
+            delivered.push(crate::gateway::inbox::inbound_json(&m));
         }
     }
     print_json(&json!({"ok": true, "polls": polls, "delivered": delivered}));

@@ -165,6 +165,24 @@ pub enum EditError {
     State(StateError),
 }
 
+impl std::fmt::Display for EditError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Unreadable(failure) => write!(f, "{}", failure.issue.message),
+            Self::Path(message) => f.write_str(message),
+            Self::Invalid(loaded) => {
+                let first = loaded
+                    .issues()
+                    .find(|i| i.severity == openclaw_core::config::issue::Severity::Error)
+                    .map(|i| format!("{}: {}", i.path, i.message))
+                    .unwrap_or_else(|| "the result would be invalid".into());
+                write!(f, "the change would make the config invalid ({first})")
+            }
+            Self::State(e) => e.fmt(f),
+        }
+    }
+}
+
 impl From<StateError> for EditError {
     fn from(e: StateError) -> Self {
         Self::State(e)

@@ -208,18 +208,7 @@ fn policy_name(policy: DmPolicy) -> &'static str {
 // ---------------------------------------------------------------------------------------------
 // gateway
 
-/// Documentation placeholders that must never become a real credential.
-const PLACEHOLDER_SECRETS: &[&str] = &[
-    "replace-with-long-random-token",
-    "your-long-random-token",
-    "your-token",
-    "your-secure-token-here",
-    "change-me-to-a-long-random-token",
-    "change-me-to-a-strong-password",
-    "your-password",
-    "secure_random_token",
-    "...",
-];
+use crate::gateway::auth::PLACEHOLDER_SECRETS;
 
 fn literal(input: &Option<SecretInput>) -> Option<&str> {
     match input {

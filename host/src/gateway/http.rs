@@ -1,0 +1,268 @@
+//! HTTP routes on the gateway's port: `/health` (open, says nothing but "alive"),
+//! `/tools/invoke` (authenticated), `/webhooks/<plugin>` (verified by the channel's manifest
+//! recipe, not by the operator credential), and the WebSocket upgrade at `/` and `/ws`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post};
+use openclaw_core::gateway::auth::{AuthOutcome, ResolvedAuth};
+use openclaw_core::gateway::http_tools::{HttpToolRefusal, http_tool_allowed};
+use openclaw_core::plugins::webhook;
+use openclaw_runtime::CallContext;
+use openclaw_runtime::bindings::channel::openclaw::plugin::channel_types::WebhookRequest;
+use secrecy::ExposeSecret;
+use serde_json::{Value, json};
+
+use super::Gateway;
+use super::guard::{Denied, HttpCredential};
+
+/// Largest request body accepted (tool arguments, webhook payloads).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+pub fn router(gateway: Arc<Gateway>) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/tools/invoke", post(tools_invoke))
+        .route("/webhooks/{plugin}", any(webhook_route))
+        .route("/webhooks/{plugin}/{*rest}", any(webhook_route))
+        .route("/", get(super::ws::upgrade))
+        .route("/ws", get(super::ws::upgrade))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(gateway)
+}
+
+fn error_body(status: StatusCode, kind: &str, message: &str) -> Response {
+    (
+        status,
+        axum::Json(json!({"ok": false, "error": {"type": kind, "message": message}})),
+    )
+        .into_response()
+}
+
+async fn not_found() -> Response {
+    error_body(StatusCode::NOT_FOUND, "not_found", "no such route")
+}
+
+async fn health() -> Response {
+    axum::Json(json!({"ok": true})).into_response()
+}
+
+/// The answer to a request that was not admitted.
+pub fn denied_response(denied: Denied, auth: &ResolvedAuth) -> Response {
+    match denied {
+        Denied::Locked(locked) => {
+            let mut response = (
+                StatusCode::TOO_MANY_REQUESTS,
+                axum::Json(json!({"error": {
+                    "message": "Too many failed authentication attempts. Please try again later.",
+                    "type": "rate_limited",
+                }})),
+            )
+                .into_response();
+            if let Ok(value) = HeaderValue::from_str(&locked.retry_after_secs().to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            response
+        }
+        Denied::Unauthorized(AuthOutcome::NotLocal) => error_body(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "gateway auth mode is none, which admits only direct local clients (no proxy headers); configure gateway.auth.token",
+        ),
+        Denied::Unauthorized(_) => {
+            let mut response = (
+                StatusCode::UNAUTHORIZED,
+                axum::Json(json!({"error": {"message": "Unauthorized", "type": "unauthorized"}})),
+            )
+                .into_response();
+            let challenge = match auth {
+                ResolvedAuth::Password(_) => "Bearer realm=\"openclaw\", Basic realm=\"openclaw\"",
+                _ => "Bearer realm=\"openclaw\"",
+            };
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+            response
+        }
+    }
+}
+
+fn authenticate(gateway: &Gateway, peer: SocketAddr, headers: &HeaderMap) -> Result<(), Denied> {
+    let client = gateway.guard.client(peer, headers);
+    let credential = HttpCredential::from_headers(headers);
+    gateway.guard.admit(&client, &credential.presented())
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct InvokeRequest {
+    tool: String,
+    #[serde(default)]
+    args: Option<Value>,
+    #[serde(default)]
+    session_key: Option<String>,
+    #[serde(default)]
+    dry_run: bool,
+}
+
+async fn tools_invoke(
+    State(gateway): State<Arc<Gateway>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(denied) = authenticate(&gateway, peer, &headers) {
+        return denied_response(denied, gateway.guard.auth());
+    }
+    let request: InvokeRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return error_body(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                &format!("the body must be JSON {{\"tool\": \"<name>\", \"args\": {{...}}}}: {e}"),
+            );
+        }
+    };
+    let args = request.args.unwrap_or_else(|| json!({}));
+    if !args.is_object() {
+        return error_body(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "`args` must be a JSON object",
+        );
+    }
+    match http_tool_allowed(
+        &request.tool,
+        gateway.config.gateway.as_ref().and_then(|g| g.tools.as_ref()),
+    ) {
+        Ok(()) => {}
+        Err(HttpToolRefusal::Dangerous) => {
+            return error_body(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                &format!(
+                    "tool `{}` is denied over HTTP by default (it can act on the host or the gateway); an operator can re-enable it with gateway.tools.allow",
+                    request.tool
+                ),
+            );
+        }
+        Err(HttpToolRefusal::Denied) => {
+            return error_body(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                &format!("tool `{}` is denied by gateway.tools.deny", request.tool),
+            );
+        }
+    }
+    let (Some(plugin), Some(runtime)) = (gateway.plugins.tool(&request.tool), gateway.plugins.runtime()) else {
+        return error_body(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            &format!(
+                "Tool not available: {} (no enabled plugin provides it; see `openclaw plugins list`)",
+                request.tool
+            ),
+        );
+    };
+    if request.dry_run {
+        return axum::Json(json!({"ok": true, "dryRun": true, "tool": request.tool, "plugin": plugin.id()}))
+            .into_response();
+    }
+    let context = CallContext {
+        agent_id: "main".into(),
+        session_key: request.session_key.unwrap_or_else(|| "agent:main:main".into()),
+        channel: None,
+        call_id: format!("http-{}", uuid_like()),
+    };
+    match runtime
+        .call_tool(plugin, &request.tool, &args.to_string(), &context)
+        .await
+    {
+        Ok(output) => {
+            let result = serde_json::from_str::<Value>(&output).unwrap_or(Value::String(output));
+            axum::Json(json!({"ok": true, "result": result})).into_response()
+        }
+        Err(e) => error_body(StatusCode::BAD_GATEWAY, "tool_error", &e.to_string()),
+    }
+}
+
+/// A random id for calls (16 hex characters from the OS CSPRNG).
+pub fn uuid_like() -> String {
+    let mut bytes = [0u8; 8];
+    if getrandom::fill(&mut bytes).is_err() {
+        // Ids only label logs; a clock-based fallback is fine.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        return format!("{nanos:016x}");
+    }
+    hex::encode(bytes)
+}
+
+async fn webhook_route(
+    State(gateway): State<Arc<Gateway>>,
+    Path(params): Path<Vec<(String, String)>>,
+    method: Method,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let plugin_id = params
+        .iter()
+        .find(|(k, _)| k == "plugin")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_default();
+    let rest = params
+        .iter()
+        .find(|(k, _)| k == "rest")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_default();
+    let Some(channel) = gateway.plugins.channel(plugin_id) else {
+        return not_found().await;
+    };
+    // Fail closed: a channel without a verification recipe has no webhook route.
+    let Some((recipe, secret)) = &channel.webhook else {
+        return not_found().await;
+    };
+    let pairs: Vec<(String, String)> = headers
+        .iter()
+        .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_string(), v.to_string())))
+        .collect();
+    if let Err(refusal) = webhook::verify(recipe, &pairs, &body, secret.expose_secret()) {
+        tracing::warn!(plugin = plugin_id, "webhook refused: {refusal}");
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    let _work = gateway.begin_work();
+    let request = WebhookRequest {
+        method: method.as_str().to_string(),
+        path: format!("/{rest}"),
+        query: uri.query().unwrap_or_default().to_string(),
+        headers: pairs,
+        body: body.to_vec(),
+    };
+    match channel.instance.handle_webhook(request).await {
+        Ok(reply) => {
+            let mut response = Response::new(Body::from(reply.body));
+            *response.status_mut() = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
+            for (name, value) in reply.headers {
+                if let (Ok(name), Ok(value)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
+                    response.headers_mut().append(name, value);
+                }
+            }
+            response
+        }
+        Err(e) => {
+            tracing::error!(plugin = plugin_id, "webhook handler failed: {e}");
+            StatusCode::BAD_GATEWAY.into_response()
+        }
+    }
+}

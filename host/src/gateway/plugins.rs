@@ -1,0 +1,201 @@
+//! The plugins a running gateway serves: tool plugins behind `/tools/invoke`, channel plugins
+//! started with their pollers and webhook routes. A plugin that fails to load is reported (in
+//! `plugins.list`, `health` and the log) and the gateway serves everyone else.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use openclaw_core::config::schema::Config;
+use openclaw_core::plugins::manifest::{PluginKind, WebhookVerify};
+use openclaw_core::plugins::selection::Selected;
+use openclaw_runtime::{ChannelInstance, InboundMessage, LoadedPlugin, Runtime};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use tokio::sync::{mpsc, watch};
+
+use super::inbox::Inbox;
+use crate::cli::plugins_cmd::selected_json;
+use crate::plugins::loader;
+use crate::secrets::ResolvedSecrets;
+use crate::state::{Env, StatePaths};
+
+/// A running channel plugin and how its webhook is verified.
+pub struct Channel {
+    pub instance: Arc<ChannelInstance>,
+    /// The recipe and the value of the secret it names; `None` means the channel has no
+    /// webhook route (requests get 404).
+    pub webhook: Option<(WebhookVerify, SecretString)>,
+}
+
+#[derive(Default)]
+pub struct Plugins {
+    runtime: Option<Runtime>,
+    /// Tool name → the plugin that provides it.
+    tools: BTreeMap<String, Arc<LoadedPlugin>>,
+    /// Plugin id → channel.
+    channels: BTreeMap<String, Channel>,
+    listing: Vec<Value>,
+    failed: usize,
+}
+
+impl Plugins {
+    pub fn runtime(&self) -> Option<&Runtime> {
+        self.runtime.as_ref()
+    }
+
+    pub fn tool(&self, name: &str) -> Option<&Arc<LoadedPlugin>> {
+        self.tools.get(name)
+    }
+
+    pub fn channel(&self, plugin_id: &str) -> Option<&Channel> {
+        self.channels.get(plugin_id)
+    }
+
+    pub fn listing(&self) -> &[Value] {
+        &self.listing
+    }
+
+    pub fn count(&self) -> usize {
+        self.tools
+            .values()
+            .map(|p| p.id())
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
+            + self.channels.len()
+    }
+
+    pub fn health(&self) -> Value {
+        json!({
+            "loaded": self.count(),
+            "failed": self.failed,
+            "tools": self.tools.keys().collect::<Vec<_>>(),
+            "channels": self.channels.iter().map(|(id, c)| json!({
+                "id": id,
+                "starts": c.instance.starts(),
+                "webhook": c.webhook.is_some(),
+            })).collect::<Vec<_>>(),
+        })
+    }
+
+    /// Loads every allowed plugin; starts channels with pollers that stop on `shutdown`.
+    pub async fn load(
+        config: &Config,
+        paths: &StatePaths,
+        env: &Env,
+        resolved: &ResolvedSecrets,
+        shutdown: watch::Receiver<bool>,
+    ) -> Self {
+        let selected = crate::plugins::discover::discover(Some(config), paths, env);
+        let mut plugins = Self::default();
+        if selected.iter().all(|s| s.grant().is_none()) {
+            plugins.listing = selected.iter().map(|s| selected_json(s, false)).collect();
+            return plugins;
+        }
+        let runtime = match loader::runtime(paths) {
+            Ok(runtime) => runtime,
+            Err(e) => {
+                tracing::error!("plugin runtime unavailable, no plugin will run: {e}");
+                plugins.listing = selected.iter().map(|s| selected_json(s, false)).collect();
+                plugins.failed = selected.iter().filter(|s| s.grant().is_some()).count();
+                return plugins;
+            }
+        };
+        let inbox = Arc::new(Inbox::new(paths.state_dir.join("inbox")));
+        for s in &selected {
+            let mut entry = selected_json(s, false);
+            if s.grant().is_some() {
+                match plugins
+                    .start_one(&runtime, s, config, resolved, &inbox, shutdown.clone())
+                    .await
+                {
+                    Ok(()) => entry["running"] = json!(true),
+                    Err(message) => {
+                        tracing::error!(plugin = %s.candidate.id, "plugin not started: {message}");
+                        plugins.failed += 1;
+                        entry["running"] = json!(false);
+                        entry["error"] = json!(message);
+                    }
+                }
+            }
+            plugins.listing.push(entry);
+        }
+        plugins.runtime = Some(runtime);
+        plugins
+    }
+
+    async fn start_one(
+        &mut self,
+        runtime: &Runtime,
+        selected: &Selected,
+        config: &Config,
+        resolved: &ResolvedSecrets,
+        inbox: &Arc<Inbox>,
+        shutdown: watch::Receiver<bool>,
+    ) -> Result<(), String> {
+        let plugin = loader::load(runtime, selected, config, resolved)
+            .await
+            .map_err(|e| e.to_string())?;
+        match plugin.kind() {
+            PluginKind::Tool => {
+                for spec in &plugin.tools {
+                    if let Some(other) = self.tools.get(&spec.name) {
+                        return Err(format!(
+                            "tool `{}` is already provided by plugin `{}`; disable one of them (`openclaw plugins disable <id>`)",
+                            spec.name,
+                            other.id()
+                        ));
+                    }
+                }
+                for spec in &plugin.tools {
+                    self.tools.insert(spec.name.clone(), plugin.clone());
+                }
+                Ok(())
+            }
+            PluginKind::Channel => {
+                let webhook = match Some(&plugin.manifest).and_then(|m| m.channel.as_ref()) {
+                    Some(section) => match &section.webhook {
+                        Some(recipe) => {
+                            let name = match recipe {
+                                WebhookVerify::HeaderEquals { secret, .. }
+                                | WebhookVerify::HmacSha256 { secret, .. } => secret,
+                            };
+                            let values = loader::secret_values(config, plugin.grant(), resolved);
+                            let value = values.get(name).cloned().ok_or_else(|| {
+                                format!(
+                                    "its webhook is verified with secret `{name}`, which has no value; set plugins.entries.{}.secrets.{name}",
+                                    plugin.id()
+                                )
+                            })?;
+                            Some((recipe.clone(), value))
+                        }
+                        None => None,
+                    },
+                    None => None,
+                };
+                let (tx, rx) = mpsc::channel::<InboundMessage>(256);
+                let instance = ChannelInstance::new(plugin.clone(), tx).map_err(|e| e.to_string())?;
+                instance.start().await.map_err(|e| e.to_string())?;
+                instance.spawn_poller(shutdown);
+                spawn_inbox_writer(plugin.id().to_string(), rx, inbox.clone());
+                self.channels
+                    .insert(plugin.id().to_string(), Channel { instance, webhook });
+                Ok(())
+            }
+        }
+    }
+}
+
+fn spawn_inbox_writer(channel: String, mut rx: mpsc::Receiver<InboundMessage>, inbox: Arc<Inbox>) {
+    tokio::spawn(async move {
+        while let Some(message) = rx.recv().await {
+            let inbox = inbox.clone();
+            let name = channel.clone();
+            let written = tokio::task::spawn_blocking(move || inbox.append(&name, &message)).await;
+            match written {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::error!(%channel, "could not store an inbound message: {e}"),
+                Err(e) => tracing::error!(%channel, "inbox writer failed: {e}"),
+            }
+        }
+    });
+}

@@ -1,0 +1,420 @@
+//! `openclaw gateway run`: load and check the config, decide where to listen (or refuse), take
+//! the state directory's lock, load plugins, serve until SIGTERM/SIGINT, then stop gracefully.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use openclaw_core::config::env_subst::whole_var_ref;
+use openclaw_core::config::path::JsonPath;
+use openclaw_core::config::schema::common::SecretInput;
+use openclaw_core::config::schema::root_schema;
+use openclaw_core::config::validate::secret_literals;
+use openclaw_core::gateway::auth::{ResolvedAuth, SecretDigest};
+use openclaw_core::gateway::bind::{BindRequest, HostFacts};
+use openclaw_core::gateway::plan::{AuthPlan, StartInputs, StartPlan, plan_start};
+use openclaw_core::gateway::rate_limit::RateLimitSettings;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use tokio::sync::watch;
+
+use super::guard::Guard;
+use super::plugins::Plugins;
+use super::runfile::{self, RunInfo};
+use super::{Gateway, GatewayParts};
+use crate::cli::Context;
+use crate::cli::output::print_issues;
+use crate::config::{self, edit};
+use crate::secrets::{self, ResolvedSecrets};
+use crate::state::StateLock;
+
+/// `EX_CONFIG`: the config does not allow starting (OpenClaw uses the same code).
+pub const EXIT_CONFIG: u8 = 78;
+/// How long a stop waits for in-flight work before closing anyway.
+pub const DRAIN_LIMIT: Duration = Duration::from_secs(30);
+/// Placeholder for redacted secrets in `config.get`.
+pub const REDACTED: &str = "__OPENCLAW_REDACTED__";
+
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    pub port: Option<u16>,
+    pub bind: Option<String>,
+}
+
+/// Facts about this machine the bind decision needs.
+pub fn host_facts() -> HostFacts {
+    let interface_addrs = if_addrs::get_if_addrs()
+        .map(|list| list.into_iter().map(|i| i.ip()).collect())
+        .unwrap_or_default();
+    let markers = ["/.dockerenv", "/run/.containerenv", "/var/run/.containerenv"];
+    let in_container = markers.iter().any(|m| Path::new(m).exists())
+        || std::fs::read_to_string("/proc/1/cgroup")
+            .map(|c| {
+                ["docker", "containerd", "kubepods", "lxc"]
+                    .iter()
+                    .any(|k| c.contains(k))
+            })
+            .unwrap_or(false);
+    HostFacts {
+        interface_addrs,
+        in_container,
+    }
+}
+
+/// The config document with every secret literal replaced (what operators see over the wire).
+pub fn redacted_document(doc: &Value) -> Value {
+    let mut out = doc.clone();
+    for (path, secret) in secret_literals(root_schema(), doc) {
+        if whole_var_ref(&secret).is_some() {
+            continue;
+        }
+        if let Some(slot) = value_at_mut(&mut out, &path) {
+            *slot = Value::String(REDACTED.into());
+        }
+    }
+    out
+}
+
+fn value_at_mut<'v>(value: &'v mut Value, path: &JsonPath) -> Option<&'v mut Value> {
+    let mut target = value;
+    for segment in path.segments() {
+        target = match (segment, target) {
+            (openclaw_core::config::path::Segment::Key(k), Value::Object(map)) => map.get_mut(k)?,
+            (openclaw_core::config::path::Segment::Index(i), Value::Array(items)) => items.get_mut(*i)?,
+            _ => return None,
+        };
+    }
+    Some(target)
+}
+
+fn refuse(message: &str) -> u8 {
+    eprintln!("error: {message}");
+    EXIT_CONFIG
+}
+
+/// Writes a fresh config for a first run: local, loopback, token auth with a new token.
+fn first_run_config(ctx: &Context, token: &str) -> Result<(), String> {
+    let doc = json!({
+        "gateway": {
+            "mode": "local",
+            "bind": "loopback",
+            "port": openclaw_core::config::schema::gateway::DEFAULT_PORT,
+            "auth": {"mode": "token", "token": token},
+        }
+    });
+    let result = edit::modify(&ctx.paths, &ctx.env, |current| {
+        *current = doc;
+        Ok(true)
+    });
+    result.map(|_| ()).map_err(|e| e.to_string())
+}
+
+/// Stores a generated token in the config (token mode with no token, on loopback).
+fn store_token(ctx: &Context, token: &str) -> Result<(), String> {
+    let result = edit::modify(&ctx.paths, &ctx.env, |doc| {
+        let set = |doc: &mut Value, path: &str, value: Value| -> Result<(), String> {
+            edit::set(doc, &JsonPath::parse(path).map_err(|e| e.to_string())?, value)
+        };
+        set(doc, "gateway.auth.token", Value::String(token.to_string()))?;
+        Ok(true)
+    });
+    result.map(|_| ()).map_err(|e| e.to_string())
+}
+
+fn secret_value(
+    config_input: Option<&SecretInput>,
+    path: &str,
+    resolved: &ResolvedSecrets,
+) -> Result<Option<String>, String> {
+    let Some(input) = config_input else { return Ok(None) };
+    let path = JsonPath::parse(path).map_err(|e| e.to_string())?;
+    match resolved.value_of(input, &path) {
+        Some(value) => Ok(Some(value.expose().to_string())),
+        None => Err(format!(
+            "{path} is a SecretRef that did not resolve; fix the reference (`openclaw config validate` shows why) so the gateway does not start unprotected"
+        )),
+    }
+}
+
+pub fn run(ctx: &Context, options: RunOptions) -> u8 {
+    let cli_bind = match options.bind.as_deref().map(BindRequest::parse).transpose() {
+        Ok(bind) => bind,
+        Err(message) => {
+            eprintln!("error: --bind: {message}");
+            return crate::cli::EXIT_USAGE;
+        }
+    };
+    let mut first_run_token = None;
+    if !ctx.paths.config_path.exists() && ctx.env.get("OPENCLAW_CONFIG_PATH").is_none() {
+        let token = match crate::cli::doctor::new_token() {
+            Ok(t) => t,
+            Err(e) => return refuse(&format!("the operating system's random source failed: {e}")),
+        };
+        if let Err(e) = first_run_config(ctx, &token) {
+            return refuse(&format!("could not create {}: {e}", ctx.paths.config_path.display()));
+        }
+        first_run_token = Some(token);
+    }
+    let loaded = match config::load(&ctx.paths, &ctx.env) {
+        Ok(loaded) => loaded,
+        Err(failure) => {
+            eprintln!("error: {}", failure.issue.message);
+            if let Some(hint) = &failure.issue.hint {
+                eprintln!("  {hint}");
+            }
+            return EXIT_CONFIG;
+        }
+    };
+    let Some(config) = loaded.config().cloned() else {
+        eprintln!(
+            "error: gateway start blocked: {} is invalid",
+            ctx.paths.config_path.display()
+        );
+        print_issues(loaded.issues(), false, true);
+        eprintln!("  fix the errors above (`openclaw config validate` shows them again), then start the gateway");
+        return EXIT_CONFIG;
+    };
+    let (resolved, secret_errors) = secrets::resolve_all(&config, &loaded.checked.resolved, &ctx.env);
+    let auth_config = config.gateway.as_ref().and_then(|g| g.auth.clone()).unwrap_or_default();
+    let token = secret_value(auth_config.token.as_ref(), "gateway.auth.token", &resolved);
+    let password = secret_value(auth_config.password.as_ref(), "gateway.auth.password", &resolved);
+    let (token, password) = match (token, password) {
+        (Ok(t), Ok(p)) => (t, p),
+        (Err(e), _) | (_, Err(e)) => return refuse(&e),
+    };
+    let facts = host_facts();
+    let inputs = StartInputs {
+        config: &config,
+        config_token: token.as_deref(),
+        config_password: password.as_deref(),
+        env_token: ctx.env.get("OPENCLAW_GATEWAY_TOKEN"),
+        env_password: ctx.env.get("OPENCLAW_GATEWAY_PASSWORD"),
+        env_port: ctx.env.get("OPENCLAW_GATEWAY_PORT"),
+        cli_port: options.port,
+        cli_bind,
+        facts: &facts,
+    };
+    let plan = match plan_start(&inputs) {
+        Ok(plan) => plan,
+        Err(refusal) => return refuse(&refusal.to_string()),
+    };
+    let redactor = crate::cli::init_logging_gateway(ctx, &loaded, &resolved);
+    for error in &secret_errors {
+        tracing::warn!("{}: {}", error.path, redactor.redact(&error.message));
+    }
+    for warning in &plan.warnings {
+        eprintln!("warning: {warning}");
+        tracing::warn!("{warning}");
+    }
+    let auth = match &plan.auth {
+        AuthPlan::Ready(auth) => auth.clone(),
+        AuthPlan::GenerateToken => {
+            let token = match first_run_token.clone() {
+                Some(token) => token,
+                None => {
+                    let token = match crate::cli::doctor::new_token() {
+                        Ok(t) => t,
+                        Err(e) => return refuse(&format!("the operating system's random source failed: {e}")),
+                    };
+                    if let Err(e) = store_token(ctx, &token) {
+                        return refuse(&format!(
+                            "gateway auth needs a token and storing a generated one failed: {e}"
+                        ));
+                    }
+                    eprintln!(
+                        "generated a gateway token and stored it in {} (gateway.auth.token)",
+                        ctx.paths.config_path.display()
+                    );
+                    token
+                }
+            };
+            ResolvedAuth::Token(SecretDigest::of(&token))
+        }
+    };
+    if first_run_token.is_some() {
+        eprintln!(
+            "first run: created {} with a generated gateway token (gateway.auth.token)",
+            ctx.paths.config_path.display()
+        );
+    }
+    let lock = match crate::state::ensure_private_dir(&ctx.paths.state_dir)
+        .and_then(|()| StateLock::acquire(&ctx.paths.gateway_lock_path(), &ctx.paths.state_dir))
+    {
+        Ok(lock) => lock,
+        Err(e) => {
+            eprintln!("error: {e}");
+            eprintln!(
+                "  one gateway per state directory: stop the other one (`openclaw gateway stop`) or set OPENCLAW_STATE_DIR"
+            );
+            return crate::cli::EXIT_FAILED;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return crate::cli::EXIT_FAILED;
+        }
+    };
+    let config_hash = std::fs::read(&ctx.paths.config_path)
+        .map(|bytes| hex::encode(Sha256::digest(&bytes)))
+        .unwrap_or_default();
+    let redacted_config = redacted_document(&loaded.merged);
+    let code = runtime.block_on(serve(ctx, config, plan, auth, resolved, config_hash, redacted_config));
+    drop(lock);
+    code
+}
+
+fn env_duration_ms(ctx: &Context, name: &str, default: Duration) -> Duration {
+    ctx.env
+        .get(name)
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|ms| *ms > 0)
+        .map_or(default, Duration::from_millis)
+}
+
+async fn serve(
+    ctx: &Context,
+    config: openclaw_core::config::schema::Config,
+    plan: StartPlan,
+    auth: ResolvedAuth,
+    resolved: ResolvedSecrets,
+    config_hash: String,
+    redacted_config: Value,
+) -> u8 {
+    let addr = SocketAddr::new(plan.bind.ip, plan.port);
+    let listener = match tokio::net::TcpListener::bind(addr).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            let hint = match e.kind() {
+                std::io::ErrorKind::AddrInUse => format!(
+                    "port {} is in use (another gateway?); choose another with --port, OPENCLAW_GATEWAY_PORT or gateway.port",
+                    plan.port
+                ),
+                std::io::ErrorKind::AddrNotAvailable => format!(
+                    "{} is not an address of this machine; fix gateway.customBindHost or --bind",
+                    plan.bind.ip
+                ),
+                _ => "check the address and port".to_string(),
+            };
+            eprintln!("error: cannot listen on {addr}: {e}");
+            eprintln!("  {hint}");
+            return if e.kind() == std::io::ErrorKind::AddrNotAvailable {
+                EXIT_CONFIG
+            } else {
+                crate::cli::EXIT_FAILED
+            };
+        }
+    };
+    let local = listener.local_addr().unwrap_or(addr);
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let plugins = Plugins::load(&config, &ctx.paths, &ctx.env, &resolved, shutdown_rx.clone()).await;
+    let gateway_config = config.gateway.clone().unwrap_or_default();
+    let guard = Guard::new(
+        auth,
+        plan.trusted_proxies.clone(),
+        gateway_config.allow_real_ip_fallback == Some(true),
+        RateLimitSettings::from_config(gateway_config.auth.as_ref().and_then(|a| a.rate_limit.as_ref())),
+    );
+    let gateway = Gateway::new(GatewayParts {
+        guard,
+        config: Arc::new(config.clone()),
+        config_path: ctx.paths.config_path.clone(),
+        config_hash,
+        redacted_config,
+        bind: plan.bind,
+        port: local.port(),
+        plugins,
+        handshake_timeout: env_duration_ms(ctx, "OPENCLAW_HANDSHAKE_TIMEOUT_MS", Duration::from_secs(10)),
+        tick_interval: env_duration_ms(ctx, "OPENCLAW_TICK_INTERVAL_MS", Duration::from_secs(30)),
+        shutdown: shutdown_rx.clone(),
+    });
+    let run_path = runfile::path(&ctx.paths);
+    let info = RunInfo {
+        pid: std::process::id(),
+        host: plan.bind.ip.to_string(),
+        port: local.port(),
+        bind: format!("{:?}", plan.bind.mode).to_ascii_lowercase(),
+        started_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        version: env!("CARGO_PKG_VERSION").into(),
+    };
+    if let Err(e) = runfile::write(&run_path, &info) {
+        tracing::warn!("could not write {}: {e}", run_path.display());
+    }
+    let announcement = super::mdns::announce(&config, &ctx.env, local.port());
+    let shown = if local.ip().is_unspecified() {
+        SocketAddr::new(std::net::IpAddr::from([127, 0, 0, 1]), local.port())
+    } else {
+        local
+    };
+    println!(
+        "openclaw gateway listening on {local} (http://{shown}, ws://{shown}/), auth: {}",
+        gateway.guard.auth().mode_name()
+    );
+    println!(
+        "  connect with the token in gateway.auth.token: `Authorization: Bearer <token>` or the WebSocket connect frame"
+    );
+    tracing::info!(%local, auth = gateway.guard.auth().mode_name(), "gateway listening");
+
+    let pruner = {
+        let gateway = gateway.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                every.tick().await;
+                gateway.guard.prune();
+            }
+        })
+    };
+    let app = super::http::router(gateway.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let stop = {
+        let shutdown_tx = shutdown_tx.clone();
+        async move {
+            wait_for_stop_signal().await;
+            tracing::info!("stopping: finishing in-flight work");
+            let _ = shutdown_tx.send(true);
+        }
+    };
+    let served = axum::serve(listener, app).with_graceful_shutdown(stop).await;
+    let _ = shutdown_tx.send(true);
+    let drained = gateway.drained(DRAIN_LIMIT).await;
+    pruner.abort();
+    drop(announcement);
+    let _ = std::fs::remove_file(&run_path);
+    match served {
+        Ok(()) if drained => {
+            eprintln!("gateway stopped");
+            crate::cli::EXIT_OK
+        }
+        Ok(()) => {
+            eprintln!(
+                "gateway stopped; some WebSocket work did not finish within {}s",
+                DRAIN_LIMIT.as_secs()
+            );
+            crate::cli::EXIT_OK
+        }
+        Err(e) => {
+            eprintln!("error: the server failed: {e}");
+            crate::cli::EXIT_FAILED
+        }
+    }
+}
+
+async fn wait_for_stop_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let term = signal(SignalKind::terminate());
+    let int = signal(SignalKind::interrupt());
+    match (term, int) {
+        (Ok(mut term), Ok(mut int)) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        }
+        _ => {
+            // Without signal handlers, Ctrl-C still works through the default action.
+            std::future::pending::<()>().await;
+        }
+    }
+}

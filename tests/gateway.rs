@@ -1,0 +1,651 @@
+//! The real `openclaw gateway` on loopback, driven over HTTP and WebSocket: auth that fails
+//! closed, brute-force lockout, proxy-header spoofing, refusal to bind beyond loopback without a
+//! credential, the seed documents' gateway examples, status/stop and graceful shutdown.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Sandbox, mode};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+const TOKEN: &str = "0123456789abcdef0123456789abcdef0123456789abcdef";
+
+/// A running gateway; killed when dropped.
+struct Running {
+    child: Child,
+    port: u16,
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Running {
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    fn ws_url(&self) -> String {
+        format!("ws://127.0.0.1:{}/", self.port)
+    }
+
+    fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Waits for the process to exit; returns its code.
+    fn wait(&mut self, limit: Duration) -> Option<i32> {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn sandbox() -> Sandbox {
+    Sandbox::new().env("OPENCLAW_DISABLE_BONJOUR", "1")
+}
+
+/// Starts `openclaw gateway run --port 0 <extra>` and waits for its listening line.
+fn start(sandbox: &Sandbox, extra: &[&str]) -> Running {
+    try_start(sandbox, extra).unwrap_or_else(|(code, err)| panic!("gateway did not start (exit {code:?}):\n{err}"))
+}
+
+fn try_start(sandbox: &Sandbox, extra: &[&str]) -> Result<Running, (Option<i32>, String)> {
+    let mut args = vec!["gateway", "run", "--port", "0"];
+    args.extend_from_slice(extra);
+    let mut child = sandbox
+        .command(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    {
+        let pipe = child.stderr.take().unwrap();
+        let sink = stderr.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                let mut s = sink.lock().unwrap();
+                s.push_str(&line);
+                s.push('\n');
+            }
+        });
+    }
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(rest) = line.strip_prefix("openclaw gateway listening on ") {
+                let addr = rest.split_whitespace().next().unwrap_or_default().to_string();
+                let _ = tx.send(addr);
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(addr) = rx.recv_timeout(Duration::from_millis(20)) {
+            let port = addr.rsplit(':').next().unwrap().parse().unwrap();
+            return Ok(Running { child, port, stderr });
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            std::thread::sleep(Duration::from_millis(100));
+            let err = stderr.lock().unwrap().clone();
+            return Err((status.code(), err));
+        }
+        assert!(Instant::now() < deadline, "gateway did not report listening in 30 s");
+    }
+}
+
+fn token_config(extra_gateway: Value) -> String {
+    let mut gateway = json!({"mode": "local", "bind": "loopback", "auth": {"mode": "token", "token": TOKEN}});
+    if let (Some(base), Some(extra)) = (gateway.as_object_mut(), extra_gateway.as_object()) {
+        for (k, v) in extra {
+            base.insert(k.clone(), v.clone());
+        }
+    }
+    json!({"gateway": gateway}).to_string()
+}
+
+async fn invoke(gw: &Running, auth: Option<&str>, body: Value) -> (u16, reqwest::header::HeaderMap, Value) {
+    invoke_with(gw, auth, &[], body).await
+}
+
+async fn invoke_with(
+    gw: &Running,
+    auth: Option<&str>,
+    headers: &[(&str, &str)],
+    body: Value,
+) -> (u16, reqwest::header::HeaderMap, Value) {
+    let client = reqwest::Client::new();
+    let mut request = client.post(gw.url("/tools/invoke")).json(&body);
+    if let Some(auth) = auth {
+        request = request.header("authorization", auth);
+    }
+    for (k, v) in headers {
+        request = request.header(*k, *v);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = response.json::<Value>().await.unwrap_or(Value::Null);
+    (status, headers, body)
+}
+
+type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn ws_open(gw: &Running, origin: Option<&str>) -> Result<Ws, u16> {
+    let mut request = gw.ws_url().into_client_request().unwrap();
+    if let Some(origin) = origin {
+        request.headers_mut().insert("origin", origin.parse().unwrap());
+    }
+    match tokio_tungstenite::connect_async(request).await {
+        Ok((ws, _)) => Ok(ws),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => Err(response.status().as_u16()),
+        Err(e) => panic!("websocket connect failed: {e}"),
+    }
+}
+
+async fn next_json(ws: &mut Ws) -> Value {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), ws.next()).await.unwrap() {
+            Some(Ok(Message::Text(t))) => return serde_json::from_str(t.as_str()).unwrap(),
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            other => panic!("expected a JSON frame, got {other:?}"),
+        }
+    }
+}
+
+/// Reads until the server closes; returns the close code and reason.
+async fn close_of(ws: &mut Ws) -> (CloseCode, String) {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), ws.next()).await.unwrap() {
+            Some(Ok(Message::Close(Some(frame)))) => return (frame.code, frame.reason.to_string()),
+            Some(Ok(Message::Close(None))) | None => return (CloseCode::Status, String::new()),
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => panic!("socket error before close: {e}"),
+        }
+    }
+}
+
+async fn send(ws: &mut Ws, frame: Value) {
+    ws.send(Message::Text(frame.to_string().into())).await.unwrap();
+}
+
+fn connect_frame(auth: Value) -> Value {
+    json!({"type": "req", "id": "c1", "method": "connect", "params": {
+        "minProtocol": 3, "maxProtocol": 3,
+        "client": {"id": "test", "version": "1", "platform": "linux", "mode": "cli"},
+        "role": "operator", "auth": auth,
+    }})
+}
+
+/// Opens a socket, answers the challenge with `auth`, returns the socket and the response.
+async fn ws_connect(gw: &Running, auth: Value) -> (Ws, Value) {
+    let mut ws = ws_open(gw, None).await.unwrap();
+    let challenge = next_json(&mut ws).await;
+    assert_eq!(challenge["event"], "connect.challenge");
+    assert!(challenge["payload"]["nonce"].as_str().unwrap().len() >= 32);
+    send(&mut ws, connect_frame(auth)).await;
+    let response = next_json(&mut ws).await;
+    (ws, response)
+}
+
+async fn call(ws: &mut Ws, id: &str, method: &str, params: Value) -> Value {
+    send(ws, json!({"type": "req", "id": id, "method": method, "params": params})).await;
+    loop {
+        let frame = next_json(ws).await;
+        if frame["type"] == "res" && frame["id"] == id {
+            return frame;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_run_creates_a_private_config_and_http_requires_the_token() {
+    let sandbox = sandbox();
+    let gw = start(&sandbox, &[]);
+    assert!(gw.stderr().contains("first run"), "{}", gw.stderr());
+    assert_eq!(mode(&sandbox.state_dir()), 0o700);
+    assert_eq!(mode(&sandbox.config_path()), 0o600);
+    let config: Value = serde_json::from_str(&sandbox.read_config()).unwrap();
+    let token = config["gateway"]["auth"]["token"].as_str().unwrap().to_string();
+    assert_eq!(token.len(), 48);
+    assert!(token.chars().all(|c| c.is_ascii_hexdigit()));
+    assert_eq!(config["gateway"]["mode"], "local");
+
+    let health = reqwest::get(gw.url("/health")).await.unwrap();
+    assert_eq!(health.status(), 200);
+    let body = json!({"tool": "web_fetch", "args": {}});
+    let (status, headers, reply) = invoke(&gw, None, body.clone()).await;
+    assert_eq!(status, 401);
+    assert_eq!(
+        reply,
+        json!({"error": {"message": "Unauthorized", "type": "unauthorized"}})
+    );
+    assert!(headers.get("www-authenticate").is_some());
+    let (status, _, _) = invoke(&gw, Some("Bearer wrong-token"), body.clone()).await;
+    assert_eq!(status, 401);
+    // Basic is for password mode; a token sent as a Basic password is not a bearer token.
+    let basic = format!("Basic {}", base64_encode(&format!("x:{token}")));
+    let (status, _, _) = invoke(&gw, Some(&basic), body.clone()).await;
+    assert_eq!(status, 401);
+    let (status, _, reply) = invoke(&gw, Some(&format!("Bearer {token}")), body.clone()).await;
+    assert_eq!(status, 404, "{reply}");
+    assert!(
+        reply["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Tool not available")
+    );
+    let (status, _, reply) = invoke(&gw, Some(&format!("Bearer {token}")), json!({"tool": "exec"})).await;
+    assert_eq!(status, 403);
+    assert!(
+        reply["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("gateway.tools.allow")
+    );
+    let (status, _, _) = invoke(&gw, Some(&format!("Bearer {token}")), json!({"nope": 1})).await;
+    assert_eq!(status, 400);
+}
+
+fn base64_encode(text: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_connect_requires_the_credential() {
+    let sandbox = sandbox().env("OPENCLAW_HANDSHAKE_TIMEOUT_MS", "400");
+    sandbox.write_config(&token_config(json!({})));
+    let gw = start(&sandbox, &[]);
+
+    // No credential.
+    let (mut ws, response) = ws_connect(&gw, json!({})).await;
+    assert_eq!(response["ok"], false);
+    assert_eq!(response["error"]["details"]["code"], "AUTH_TOKEN_MISSING");
+    assert_eq!(close_of(&mut ws).await.0, CloseCode::Policy);
+    // Wrong credential.
+    let (mut ws, response) = ws_connect(&gw, json!({"token": "not-the-token"})).await;
+    assert_eq!(response["error"]["details"]["code"], "AUTH_TOKEN_MISMATCH");
+    assert_eq!(close_of(&mut ws).await.0, CloseCode::Policy);
+    // A method before connect is refused and closes the socket.
+    let mut ws = ws_open(&gw, None).await.unwrap();
+    next_json(&mut ws).await;
+    send(
+        &mut ws,
+        json!({"type": "req", "id": "1", "method": "status", "params": {}}),
+    )
+    .await;
+    let response = next_json(&mut ws).await;
+    assert_eq!(response["ok"], false);
+    assert_eq!(close_of(&mut ws).await.0, CloseCode::Policy);
+    // Silence: closed after the handshake timeout.
+    let mut ws = ws_open(&gw, None).await.unwrap();
+    next_json(&mut ws).await;
+    let (code, reason) = close_of(&mut ws).await;
+    assert_eq!(code, CloseCode::Policy);
+    assert!(reason.contains("timeout"), "{reason}");
+    // An oversized first frame.
+    let mut ws = ws_open(&gw, None).await.unwrap();
+    next_json(&mut ws).await;
+    let big = connect_frame(json!({"token": "x".repeat(70 * 1024)}));
+    send(&mut ws, big).await;
+    assert_eq!(close_of(&mut ws).await.0, CloseCode::Size);
+
+    // The right token.
+    let (mut ws, hello) = ws_connect(&gw, json!({"token": TOKEN})).await;
+    assert_eq!(hello["ok"], true, "{hello}");
+    assert_eq!(hello["payload"]["type"], "hello-ok");
+    assert_eq!(hello["payload"]["protocol"], 3);
+    let status = call(&mut ws, "s1", "status", json!({})).await;
+    assert_eq!(status["ok"], true);
+    assert_eq!(status["payload"]["auth"]["mode"], "token");
+    assert_eq!(status["payload"]["bind"]["host"], "127.0.0.1");
+    let health = call(&mut ws, "h1", "health", json!({})).await;
+    assert_eq!(health["payload"]["ok"], true);
+    let config = call(&mut ws, "g1", "config.get", json!({})).await;
+    assert_eq!(config["ok"], true);
+    assert_eq!(
+        config["payload"]["config"]["gateway"]["auth"]["token"],
+        "__OPENCLAW_REDACTED__"
+    );
+    assert!(!config.to_string().contains(TOKEN));
+    let one = call(&mut ws, "g2", "config.get", json!({"path": "gateway.bind"})).await;
+    assert_eq!(one["payload"]["value"], "loopback");
+    let plugins = call(&mut ws, "p1", "plugins.list", json!({})).await;
+    assert!(plugins["payload"]["plugins"].is_array());
+    let unknown = call(&mut ws, "u1", "sessions.list", json!({})).await;
+    assert_eq!(unknown["error"]["code"], "METHOD_NOT_FOUND");
+    let malformed = call(&mut ws, "m1", "", json!({})).await;
+    assert_eq!(malformed["ok"], false);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_origins_are_checked() {
+    let sandbox = sandbox();
+    sandbox.write_config(&token_config(
+        json!({"controlUi": {"allowedOrigins": ["https://control.example.com"]}}),
+    ));
+    let gw = start(&sandbox, &[]);
+    assert_eq!(ws_open(&gw, Some("https://evil.example")).await.err(), Some(403));
+    assert_eq!(ws_open(&gw, Some("null")).await.err(), Some(403));
+    assert!(ws_open(&gw, Some("https://control.example.com")).await.is_ok());
+    // A page on this machine talking to a direct local gateway.
+    assert!(ws_open(&gw, Some("http://localhost:5173")).await.is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn brute_force_is_locked_out_on_http_and_websocket() {
+    let sandbox = sandbox();
+    sandbox.write_config(&token_config(json!({})));
+    let gw = start(&sandbox, &[]);
+    let body = json!({"tool": "web_fetch"});
+    for attempt in 0..10 {
+        let (status, _, _) = invoke(&gw, Some(&format!("Bearer guess-{attempt}")), body.clone()).await;
+        assert_eq!(status, 401, "attempt {attempt}");
+    }
+    let (status, headers, reply) = invoke(&gw, Some("Bearer guess-11"), body.clone()).await;
+    assert_eq!(status, 429);
+    let retry: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((250..=300).contains(&retry), "{retry}");
+    assert_eq!(reply["error"]["type"], "rate_limited");
+    // Locked out means locked out: the right token does not get in either.
+    let (status, _, _) = invoke(&gw, Some(&format!("Bearer {TOKEN}")), body.clone()).await;
+    assert_eq!(status, 429);
+    // The same client over WebSocket.
+    let (mut ws, response) = ws_connect(&gw, json!({"token": TOKEN})).await;
+    assert_eq!(response["error"]["details"]["code"], "AUTH_RATE_LIMITED");
+    let (code, reason) = close_of(&mut ws).await;
+    assert_eq!(code, CloseCode::Policy);
+    assert!(reason.contains("too many failed authentication attempts"), "{reason}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarded_for_from_an_untrusted_peer_gains_nothing() {
+    let sandbox = sandbox();
+    sandbox.write_config(&token_config(json!({})));
+    let gw = start(&sandbox, &[]);
+    let body = json!({"tool": "web_fetch"});
+    // Rotating X-Forwarded-For does not give each guess a fresh budget.
+    for attempt in 0..10 {
+        let xff = format!("198.51.100.{attempt}");
+        let (status, _, _) = invoke_with(
+            &gw,
+            Some("Bearer guess"),
+            &[("x-forwarded-for", &xff), ("x-real-ip", &xff)],
+            body.clone(),
+        )
+        .await;
+        assert_eq!(status, 401);
+    }
+    let (status, _, _) = invoke_with(
+        &gw,
+        Some("Bearer guess"),
+        &[("x-forwarded-for", "203.0.113.77")],
+        body.clone(),
+    )
+    .await;
+    assert_eq!(status, 429);
+
+    // With auth mode none, a spoofed header makes the request non-local, so it is refused.
+    let open = self::sandbox();
+    open.write_config(&json!({"gateway": {"mode": "local", "auth": {"mode": "none"}}}).to_string());
+    let gw = start(&open, &[]);
+    let (status, _, _) = invoke(&gw, None, body.clone()).await;
+    assert_eq!(status, 404, "a direct local client is admitted under mode none");
+    let (status, _, _) = invoke_with(&gw, None, &[("x-forwarded-for", "127.0.0.1")], body.clone()).await;
+    assert_eq!(status, 403);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trusted_proxy_clients_are_counted_separately() {
+    let sandbox = sandbox();
+    sandbox.write_config(&token_config(json!({"trustedProxies": ["127.0.0.1"]})));
+    let gw = start(&sandbox, &[]);
+    let body = json!({"tool": "web_fetch"});
+    for attempt in 0..10 {
+        let (status, _, _) = invoke_with(
+            &gw,
+            Some("Bearer guess"),
+            &[("x-forwarded-for", "198.51.100.1")],
+            body.clone(),
+        )
+        .await;
+        assert_eq!(status, 401, "attempt {attempt}");
+    }
+    let locked = invoke_with(
+        &gw,
+        Some("Bearer guess"),
+        &[("x-forwarded-for", "198.51.100.1")],
+        body.clone(),
+    )
+    .await;
+    assert_eq!(locked.0, 429);
+    // Another client behind the same proxy is not punished for the first one.
+    let other = invoke_with(
+        &gw,
+        Some(&format!("Bearer {TOKEN}")),
+        &[("x-forwarded-for", "198.51.100.2")],
+        body.clone(),
+    )
+    .await;
+    assert_eq!(other.0, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_mode_accepts_bearer_and_basic() {
+    let sandbox = sandbox().env("OPENCLAW_GATEWAY_PASSWORD", "correct horse battery staple");
+    sandbox.write_config(&json!({"gateway": {"mode": "local", "auth": {"mode": "password"}}}).to_string());
+    let gw = start(&sandbox, &[]);
+    let body = json!({"tool": "web_fetch"});
+    let basic = format!("Basic {}", base64_encode("operator:correct horse battery staple"));
+    assert_eq!(invoke(&gw, Some(&basic), body.clone()).await.0, 404);
+    assert_eq!(
+        invoke(&gw, Some("Bearer correct horse battery staple"), body.clone())
+            .await
+            .0,
+        404
+    );
+    assert_eq!(invoke(&gw, Some("Bearer wrong"), body.clone()).await.0, 401);
+    let (_, response) = ws_connect(&gw, json!({"password": "wrong"})).await;
+    assert_eq!(response["error"]["details"]["code"], "AUTH_PASSWORD_MISMATCH");
+    let (_, hello) = ws_connect(&gw, json!({"password": "correct horse battery staple"})).await;
+    assert_eq!(hello["ok"], true);
+}
+
+#[test]
+fn non_loopback_without_a_credential_is_refused_before_listening() {
+    for (config, args) in [
+        (
+            json!({"gateway": {"mode": "local", "bind": "lan", "controlUi": {"enabled": false}}}),
+            vec![],
+        ),
+        (json!({"gateway": {"mode": "local"}}), vec!["--bind", "lan"]),
+        (json!({"gateway": {"mode": "local"}}), vec!["--bind", "0.0.0.0"]),
+    ] {
+        let sandbox = sandbox();
+        sandbox.write_config(&config.to_string());
+        let (code, err) = try_start(&sandbox, &args).err().expect("must refuse");
+        assert_eq!(code, Some(78), "{err}");
+        assert!(err.contains("refusing to bind gateway"), "{err}");
+        assert!(
+            err.contains("gateway.auth.token") && err.contains("OPENCLAW_GATEWAY_TOKEN"),
+            "{err}"
+        );
+        // Nothing was generated behind the operator's back.
+        assert!(!sandbox.read_config().contains("token"));
+    }
+    // With a credential it listens on every interface.
+    let sandbox = sandbox().env("OPENCLAW_GATEWAY_TOKEN", TOKEN);
+    sandbox.write_config(
+        &json!({"gateway": {"mode": "local", "bind": "lan", "controlUi": {"enabled": false}}}).to_string(),
+    );
+    let mut gw = start(&sandbox, &[]);
+    assert!(gw.stderr().is_empty() || !gw.stderr().contains("error"));
+    let _ = gw.child.kill();
+    let _ = gw.wait(Duration::from_secs(5));
+    // Auth mode none never leaves loopback.
+    let sandbox = self::sandbox();
+    sandbox.write_config(&json!({"gateway": {"mode": "local", "bind": "lan", "auth": {"mode": "none"}}}).to_string());
+    let (code, _) = try_start(&sandbox, &[]).err().expect("must refuse");
+    assert_eq!(code, Some(78));
+}
+
+#[test]
+fn tailnet_without_a_tailscale_address_says_so() {
+    let has_tailnet = if_addrs_has_tailnet();
+    if has_tailnet {
+        return;
+    }
+    let sandbox = sandbox().env("OPENCLAW_GATEWAY_TOKEN", TOKEN);
+    sandbox.write_config(
+        &json!({"gateway": {"mode": "local", "bind": "tailnet", "controlUi": {"allowedOrigins": ["https://gw.example.ts.net"]}}})
+            .to_string(),
+    );
+    let (code, err) = try_start(&sandbox, &[]).err().expect("must refuse");
+    assert_eq!(code, Some(78));
+    assert!(err.contains("100.64.0.0/10"), "{err}");
+}
+
+fn if_addrs_has_tailnet() -> bool {
+    std::fs::read_to_string("/proc/net/fib_trie")
+        .map(|t| {
+            t.lines()
+                .any(|l| l.trim_start().starts_with("|-- 100.") || l.contains(" 100."))
+        })
+        .unwrap_or(false)
+        && std::process::Command::new("sh")
+            .args([
+                "-c",
+                "ip -4 addr 2>/dev/null | grep -q 'inet 100\\.\\(6[4-9]\\|[7-9][0-9]\\|1[01][0-9]\\|12[0-7]\\)\\.'",
+            ])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+}
+
+#[test]
+fn remote_mode_invalid_config_and_unresolved_secret_refs_refuse_with_78() {
+    let cases = [
+        (json!({"gateway": {"mode": "remote"}}).to_string(), "gateway.mode"),
+        ("{ gateway: { bind: \"everywhere\" } }".to_string(), "gateway.bind"),
+        (
+            json!({"gateway": {"mode": "local", "auth": {"token": {"source": "env", "provider": "default", "id": "NOT_SET_ANYWHERE"}}}}).to_string(),
+            "gateway.auth.token",
+        ),
+        (
+            json!({"gateway": {"mode": "local", "trustedProxies": ["nginx"], "auth": {"token": TOKEN}}}).to_string(),
+            "trustedProxies",
+        ),
+    ];
+    for (config, needle) in cases {
+        let sandbox = sandbox();
+        sandbox.write_config(&config);
+        let (code, err) = try_start(&sandbox, &[]).err().expect("must refuse");
+        assert_eq!(code, Some(78), "{config}: {err}");
+        assert!(err.contains(needle), "{config}: {err}");
+    }
+}
+
+/// The gateway examples of the seed documents, as written there.
+#[test]
+fn seed_gateway_examples_start_as_documented() {
+    let starts = [
+        // 000: token auth.
+        r#"{ gateway: { auth: { mode: "token", token: "replace-with-long-random-token" } } }"#,
+        // 000: network hardening.
+        r#"{ gateway: { mode: "local", bind: "loopback" } }"#,
+        // 000: hardened baseline (gateway part and more).
+        r#"{
+          gateway: { mode: "local", bind: "loopback", auth: { mode: "token", token: "replace-with-long-random-token" } },
+          session: { dmScope: "per-channel-peer" },
+          tools: { profile: "messaging", deny: ["group:automation", "group:runtime", "group:fs", "sessions_spawn", "sessions_send"],
+                   fs: { workspaceOnly: true }, exec: { security: "deny", ask: "always" }, elevated: { enabled: false } },
+          channels: { whatsapp: { dmPolicy: "pairing", groups: { "*": { requireMention: true } } } },
+        }"#,
+        // 001: lock down the WebSocket.
+        r#"{ gateway: { auth: { mode: "token", token: "your-token" } } }"#,
+        // 001: secure baseline.
+        r#"{ gateway: { mode: "local", bind: "loopback", port: 18789, auth: { mode: "token", token: "your-long-random-token" } },
+             channels: { whatsapp: { dmPolicy: "pairing", groups: { "*": { requireMention: true } } } } }"#,
+        // 001: mDNS modes.
+        r#"{ discovery: { mdns: { mode: "minimal" } } }"#,
+        r#"{ discovery: { mdns: { mode: "off" } } }"#,
+        r#"{ discovery: { mdns: { mode: "full" } } }"#,
+        // 002: Tailscale Serve in front of a loopback gateway.
+        r#"{ "gateway": { "bind": "loopback", "tailscale": { "mode": "serve" }, "auth": { "mode": "token", "token": "0123456789abcdef0123456789abcdef" } } }"#,
+    ];
+    for config in starts {
+        let sandbox = sandbox();
+        sandbox.write_config(config);
+        let mut gw = start(&sandbox, &[]);
+        let _ = gw.child.kill();
+        let _ = gw.wait(Duration::from_secs(5));
+    }
+    // 001: reverse proxy with a password from the environment (YAML in the seed).
+    let proxy = r#"{ gateway: { trustedProxies: ["127.0.0.1"], auth: { mode: "password", password: "${OPENCLAW_GATEWAY_PASSWORD}" } } }"#;
+    let sandbox = sandbox().env("OPENCLAW_GATEWAY_PASSWORD", "a long and strong password");
+    sandbox.write_config(proxy);
+    drop(start(&sandbox, &[]));
+    let sandbox = self::sandbox();
+    sandbox.write_config(proxy);
+    let (code, err) = try_start(&sandbox, &[]).err().expect("missing variable must refuse");
+    assert_eq!(code, Some(78));
+    assert!(err.contains("OPENCLAW_GATEWAY_PASSWORD"), "{err}");
+    // 000: "refusing to bind gateway ... without auth" and its fix.
+    let sandbox = self::sandbox();
+    sandbox.write_config(r#"{ gateway: { mode: "local", bind: "lan", controlUi: { enabled: false } } }"#);
+    let (code, err) = try_start(&sandbox, &[]).err().expect("must refuse");
+    assert_eq!(code, Some(78));
+    assert!(
+        err.contains("refusing to bind gateway") && err.contains("without auth"),
+        "{err}"
+    );
+}
+
+#[test]
+fn status_stop_and_one_gateway_per_state_dir() {
+    let sandbox = sandbox();
+    sandbox.write_config(&token_config(json!({})));
+    let not_running = sandbox.run(&["gateway", "status", "--json"]);
+    assert_eq!(not_running.code, Some(1));
+    assert_eq!(not_running.json()["running"], false);
+    let mut gw = start(&sandbox, &[]);
+    let status = sandbox.run(&["gateway", "status", "--json"]);
+    assert_eq!(status.code, Some(0), "{}{}", status.stdout, status.stderr);
+    let status = status.json();
+    assert_eq!(status["running"], true);
+    assert_eq!(status["healthy"], true);
+    assert_eq!(status["port"], gw.port);
+    // A second gateway on the same state directory refuses.
+    let (code, err) = try_start(&sandbox, &[]).err().expect("second gateway must refuse");
+    assert_eq!(code, Some(1));
+    assert!(err.contains("pid"), "{err}");
+    let stop = sandbox.run(&["gateway", "stop", "--json"]);
+    assert_eq!(stop.code, Some(0), "{}{}", stop.stdout, stop.stderr);
+    assert_eq!(stop.json()["stopped"], true);
+    assert_eq!(gw.wait(Duration::from_secs(10)), Some(0));
+    assert!(!sandbox.state_dir().join("gateway.run.json").exists());
+    let again = sandbox.run(&["gateway", "stop"]);
+    assert_eq!(again.code, Some(0));
+    assert!(again.stdout.contains("not running"));
+}
