@@ -649,3 +649,227 @@ fn status_stop_and_one_gateway_per_state_dir() {
     assert_eq!(again.code, Some(0));
     assert!(again.stdout.contains("not running"));
 }
+
+const PROBE: &str = r#"id = "probe"
+version = "0.1.0"
+api = "0.1.0"
+kind = "channel"
+[component]
+file = "channel_probe.wasm"
+[channel]
+id = "probe"
+[channel.webhook]
+kind = "header-equals"
+header = "x-hook-secret"
+secret = "HOOK_SECRET"
+"#;
+
+/// Tool plugins behind `/tools/invoke`, a channel plugin's verified webhook and its inbound
+/// messages, and a stop that lets an in-flight call finish and loses no inbound message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plugins_are_served_and_stop_is_graceful() {
+    use openclaw_test_support::{TestServer, plugin_dir, workspace_root};
+    let server = TestServer::start().await;
+    let manifest = std::fs::read_to_string(workspace_root().join("plugins/web-fetch/openclaw-plugin.toml"))
+        .unwrap()
+        .replace("\nhttp = [\"*\"]", "\nhttp = [\"*\"]\nprivate-network = true");
+    let fetch_dir = tokio::task::spawn_blocking(move || plugin_dir("web-fetch", &manifest))
+        .await
+        .unwrap();
+    let probe_dir = tokio::task::spawn_blocking(|| plugin_dir("channel-probe", PROBE))
+        .await
+        .unwrap();
+    let sandbox = sandbox();
+    sandbox.write_config(
+        &json!({
+            "gateway": {"mode": "local", "auth": {"token": TOKEN}},
+            "plugins": {
+                "load": {"paths": [fetch_dir.path(), probe_dir.path()]},
+                "allow": ["web-fetch", "probe"],
+                "entries": {
+                    "web-fetch": {"http": {"allow": [server.host_port()], "allowPrivateNetwork": ["127.0.0.1"]}},
+                    "probe": {"secrets": {"HOOK_SECRET": "hook-secret-value-0123456789"}},
+                },
+            },
+        })
+        .to_string(),
+    );
+    let mut gw = start(&sandbox, &[]);
+    let bearer = format!("Bearer {TOKEN}");
+
+    let (mut ws, hello) = ws_connect(&gw, json!({"token": TOKEN})).await;
+    assert_eq!(hello["ok"], true);
+    let listed = call(&mut ws, "p", "plugins.list", json!({})).await;
+    let running: Vec<&str> = listed["payload"]["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["running"] == true)
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(running.len(), 2, "{listed}");
+
+    let (status, _, reply) = invoke(
+        &gw,
+        Some(&bearer),
+        json!({"tool": "web_fetch", "args": {"url": server.url("/hello")}}),
+    )
+    .await;
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(reply["result"]["text"], "hello from the test server");
+
+    let client = reqwest::Client::new();
+    let hook = gw.url("/webhooks/probe/updates?a=1");
+    let refused = client
+        .post(&hook)
+        .header("x-hook-secret", "guess")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    let missing = client.post(&hook).body("{}").send().await.unwrap();
+    assert_eq!(missing.status(), 401);
+    let accepted = client
+        .post(&hook)
+        .header("x-hook-secret", "hook-secret-value-0123456789")
+        .header("x-probe", "yes")
+        .body(r#"{"update_id": 7}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(accepted.status(), 202);
+    let echo: Value = accepted.json().await.unwrap();
+    assert_eq!(echo["path"], "/updates");
+    assert_eq!(echo["query"], "a=1");
+    assert_eq!(echo["header"], "yes");
+    assert_eq!(echo["body"], r#"{"update_id": 7}"#);
+    let unknown = client.post(gw.url("/webhooks/web-fetch")).send().await.unwrap();
+    assert_eq!(unknown.status(), 404);
+
+    // A slow call is in flight when the stop arrives; it completes.
+    let slow_url = server.url("/slow?ms=1500");
+    let slow = {
+        let url = gw.url("/tools/invoke");
+        let bearer = bearer.clone();
+        tokio::spawn(async move {
+            reqwest::Client::new()
+                .post(url)
+                .header("authorization", bearer)
+                .json(&json!({"tool": "web_fetch", "args": {"url": slow_url}}))
+                .send()
+                .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let stop_sandbox_cmd = sandbox.command(&["gateway", "stop", "--json"]);
+    let stop = tokio::task::spawn_blocking(move || {
+        let mut cmd = stop_sandbox_cmd;
+        cmd.output().unwrap()
+    });
+    let response = slow.await.unwrap().unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["result"]["text"], "finally");
+    let stop = stop.await.unwrap();
+    assert!(stop.status.success(), "{}", String::from_utf8_lossy(&stop.stderr));
+    // The operator socket was told and closed as going away.
+    let mut saw_shutdown = false;
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), ws.next()).await.unwrap() {
+            Some(Ok(Message::Text(t))) => saw_shutdown |= t.as_str().contains("\"shutdown\""),
+            Some(Ok(Message::Close(frame))) => {
+                assert_eq!(frame.map(|f| f.code), Some(CloseCode::Away));
+                break;
+            }
+            Some(Ok(_)) => {}
+            None | Some(Err(_)) => break,
+        }
+    }
+    assert!(saw_shutdown);
+    assert_eq!(gw.wait(Duration::from_secs(10)), Some(0));
+
+    // Every message the channel delivered is in the inbox, in order, none missing.
+    let inbox = std::fs::read_to_string(sandbox.state_dir().join("inbox/probe.jsonl")).unwrap();
+    let texts: Vec<u64> = inbox
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["message"]["text"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    assert!(!texts.is_empty());
+    let expected: Vec<u64> = (1..=texts.len() as u64).collect();
+    assert_eq!(texts, expected);
+    assert_eq!(mode(&sandbox.state_dir().join("inbox/probe.jsonl")), 0o600);
+}
+
+/// Browses for `_openclaw-gw._tcp` and returns the TXT properties of the announcement on `port`.
+fn browse(port: u16) -> Option<Vec<(String, String)>> {
+    let daemon = mdns_sd::ServiceDaemon::new().ok()?;
+    let events = daemon.browse("_openclaw-gw._tcp.local.").ok()?;
+    let deadline = Instant::now() + Duration::from_secs(6);
+    let mut found = None;
+    while Instant::now() < deadline {
+        if let Ok(mdns_sd::ServiceEvent::ServiceResolved(info)) = events.recv_timeout(Duration::from_millis(200))
+            && info.get_port() == port
+        {
+            found = Some(
+                info.get_properties()
+                    .iter()
+                    .map(|p| (p.key().to_string(), p.val_str().to_string()))
+                    .collect(),
+            );
+            break;
+        }
+    }
+    let _ = daemon.shutdown();
+    found
+}
+
+#[test]
+fn mdns_announces_by_mode() {
+    let minimal = Sandbox::new();
+    minimal.write_config(&token_config(json!({})));
+    let gw = start(&minimal, &[]);
+    let Some(txt) = browse(gw.port) else {
+        // Multicast may be unavailable in a sandbox; the record content is unit-tested. Say so.
+        eprintln!("mDNS browse found nothing on this machine (no multicast interface?)");
+        return;
+    };
+    let keys: Vec<&str> = txt.iter().map(|(k, _)| k.as_str()).collect();
+    assert!(keys.contains(&"gatewayPort") && keys.contains(&"role"), "{txt:?}");
+    assert!(!keys.contains(&"cliPath") && !keys.contains(&"sshPort"), "{txt:?}");
+    drop(gw);
+
+    let full = Sandbox::new();
+    full.write_config(
+        &json!({"gateway": {"auth": {"token": TOKEN}}, "discovery": {"mdns": {"mode": "full"}}}).to_string(),
+    );
+    let gw = start(&full, &[]);
+    let txt = browse(gw.port).expect("full mode announces");
+    assert!(txt.iter().any(|(k, _)| k == "cliPath"), "{txt:?}");
+    drop(gw);
+
+    for (config, env) in [
+        (
+            json!({"gateway": {"auth": {"token": TOKEN}}, "discovery": {"mdns": {"mode": "off"}}}),
+            None,
+        ),
+        (
+            json!({"gateway": {"auth": {"token": TOKEN}}}),
+            Some(("OPENCLAW_DISABLE_BONJOUR", "1")),
+        ),
+    ] {
+        let mut sandbox = Sandbox::new();
+        if let Some((k, v)) = env {
+            sandbox = sandbox.env(k, v);
+        }
+        sandbox.write_config(&config.to_string());
+        let gw = start(&sandbox, &[]);
+        assert!(browse(gw.port).is_none(), "{config}");
+    }
+}

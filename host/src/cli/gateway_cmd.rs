@@ -13,6 +13,16 @@ use crate::gateway::run::{self, RunOptions};
 use crate::gateway::runfile;
 use crate::state::StateLock;
 
+/// `openclaw gateway` alone runs the gateway, as in OpenClaw.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct GatewayArgs {
+    #[command(subcommand)]
+    command: Option<GatewayCommand>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum GatewayCommand {
     /// Run the gateway in the foreground (Ctrl-C or `openclaw gateway stop` ends it gracefully).
@@ -50,7 +60,8 @@ pub struct StopArgs {
     timeout: u64,
 }
 
-pub fn run(ctx: &Context, command: GatewayCommand) -> u8 {
+pub fn run(ctx: &Context, args: GatewayArgs) -> u8 {
+    let command = args.command.unwrap_or(GatewayCommand::Run(args.run));
     match command {
         GatewayCommand::Run(args) => run::run(
             ctx,

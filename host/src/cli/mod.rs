@@ -50,9 +50,8 @@ enum Command {
     Config(config_cmd::ConfigCommand),
     /// Check the installation and fix what is safe to fix.
     Doctor(doctor::DoctorArgs),
-    /// Run, inspect and stop the gateway server (HTTP and WebSocket on one port).
-    #[command(subcommand)]
-    Gateway(gateway_cmd::GatewayCommand),
+    /// Run (the default), inspect and stop the gateway server (HTTP and WebSocket on one port).
+    Gateway(gateway_cmd::GatewayArgs),
     /// Install, inspect and manage WebAssembly plugins.
     #[command(subcommand)]
     Plugins(plugins_cmd::PluginsCommand),

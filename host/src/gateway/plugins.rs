@@ -30,6 +30,9 @@ pub struct Channel {
 #[derive(Default)]
 pub struct Plugins {
     runtime: Option<Runtime>,
+    pollers: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    writers: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    drain: Option<watch::Sender<bool>>,
     /// Tool name → the plugin that provides it.
     tools: BTreeMap<String, Arc<LoadedPlugin>>,
     /// Plugin id → channel.
@@ -49,6 +52,25 @@ impl Plugins {
 
     pub fn channel(&self, plugin_id: &str) -> Option<&Channel> {
         self.channels.get(plugin_id)
+    }
+
+    /// Stops channels without losing a message: pollers finish their current poll (the
+    /// gateway's shutdown signal already told them to stop), then every delivered message is
+    /// written to the inbox before the writers exit.
+    pub async fn stop(&self) {
+        let pollers: Vec<_> =
+            std::mem::take(&mut *self.pollers.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        for poller in pollers {
+            let _ = poller.await;
+        }
+        if let Some(drain) = &self.drain {
+            let _ = drain.send(true);
+        }
+        let writers: Vec<_> =
+            std::mem::take(&mut *self.writers.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        for writer in writers {
+            let _ = writer.await;
+        }
     }
 
     pub fn listing(&self) -> &[Value] {
@@ -101,6 +123,8 @@ impl Plugins {
             }
         };
         let inbox = Arc::new(Inbox::new(paths.state_dir.join("inbox")));
+        let (drain, _) = watch::channel(false);
+        plugins.drain = Some(drain);
         for s in &selected {
             let mut entry = selected_json(s, false);
             if s.grant().is_some() {
@@ -159,8 +183,8 @@ impl Plugins {
                                 WebhookVerify::HeaderEquals { secret, .. }
                                 | WebhookVerify::HmacSha256 { secret, .. } => secret,
                             };
-                            let values = loader::secret_values(config, plugin.grant(), resolved);
-                            let value = values.get(name).cloned().ok_or_else(|| {
+                            // Only the host ever sees this secret, so it needs no hosts grant.
+                            let value = loader::secret_value(config, plugin.id(), name, resolved).ok_or_else(|| {
                                 format!(
                                     "its webhook is verified with secret `{name}`, which has no value; set plugins.entries.{}.secrets.{name}",
                                     plugin.id()
@@ -175,8 +199,17 @@ impl Plugins {
                 let (tx, rx) = mpsc::channel::<InboundMessage>(256);
                 let instance = ChannelInstance::new(plugin.clone(), tx).map_err(|e| e.to_string())?;
                 instance.start().await.map_err(|e| e.to_string())?;
-                instance.spawn_poller(shutdown);
-                spawn_inbox_writer(plugin.id().to_string(), rx, inbox.clone());
+                let poller = instance.spawn_poller(shutdown);
+                let drain = self.drain.as_ref().map(watch::Sender::subscribe);
+                let writer = spawn_inbox_writer(plugin.id().to_string(), rx, inbox.clone(), drain);
+                self.pollers
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .push(poller);
+                self.writers
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .push(writer);
                 self.channels
                     .insert(plugin.id().to_string(), Channel { instance, webhook });
                 Ok(())
@@ -185,17 +218,41 @@ impl Plugins {
     }
 }
 
-fn spawn_inbox_writer(channel: String, mut rx: mpsc::Receiver<InboundMessage>, inbox: Arc<Inbox>) {
+fn spawn_inbox_writer(
+    channel: String,
+    mut rx: mpsc::Receiver<InboundMessage>,
+    inbox: Arc<Inbox>,
+    drain: Option<watch::Receiver<bool>>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        while let Some(message) = rx.recv().await {
-            let inbox = inbox.clone();
-            let name = channel.clone();
-            let written = tokio::task::spawn_blocking(move || inbox.append(&name, &message)).await;
-            match written {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => tracing::error!(%channel, "could not store an inbound message: {e}"),
-                Err(e) => tracing::error!(%channel, "inbox writer failed: {e}"),
-            }
+        let mut drain = drain;
+        loop {
+            let message = match drain.as_mut() {
+                Some(signal) => tokio::select! {
+                    message = rx.recv() => message,
+                    _ = signal.changed() => {
+                        // Pollers have stopped: write what is queued, then end.
+                        while let Ok(message) = rx.try_recv() {
+                            store(&inbox, &channel, message).await;
+                        }
+                        return;
+                    }
+                },
+                None => rx.recv().await,
+            };
+            let Some(message) = message else { return };
+            store(&inbox, &channel, message).await;
         }
-    });
+    })
+}
+
+async fn store(inbox: &Arc<Inbox>, channel: &str, message: InboundMessage) {
+    let inbox = inbox.clone();
+    let name = channel.to_string();
+    let written = tokio::task::spawn_blocking(move || inbox.append(&name, &message)).await;
+    match written {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!(%channel, "could not store an inbound message: {e}"),
+        Err(e) => tracing::error!(%channel, "inbox writer failed: {e}"),
+    }
 }

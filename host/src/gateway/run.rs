@@ -379,6 +379,7 @@ async fn serve(
     let served = axum::serve(listener, app).with_graceful_shutdown(stop).await;
     let _ = shutdown_tx.send(true);
     let drained = gateway.drained(DRAIN_LIMIT).await;
+    gateway.plugins.stop().await;
     pruner.abort();
     drop(announcement);
     let _ = std::fs::remove_file(&run_path);

@@ -20,6 +20,31 @@ pub fn runtime(paths: &StatePaths) -> Result<Runtime, String> {
     Runtime::new(RuntimeOptions::under_state_dir(&paths.state_dir))
 }
 
+/// The value of secret `name` from `plugins.entries.<plugin_id>.secrets.<name>` (a literal or a
+/// resolved SecretRef). `None` when unset or unresolved, so whatever needs it is refused.
+pub fn secret_value(config: &Config, plugin_id: &str, name: &str, resolved: &ResolvedSecrets) -> Option<SecretString> {
+    let binding = config
+        .plugins
+        .as_ref()
+        .and_then(|p| p.entries.as_ref())
+        .and_then(|e| e.get(plugin_id))
+        .and_then(|e| e.secrets.as_ref())
+        .and_then(|b| b.get(name))?;
+    let base = JsonPath::root()
+        .key("plugins")
+        .key("entries")
+        .key(plugin_id)
+        .key("secrets")
+        .key(name);
+    let path = match binding {
+        PluginSecretBinding::Value(_) => base,
+        PluginSecretBinding::Scoped(_) => base.key("value"),
+    };
+    resolved
+        .value_of(binding.value(), &path)
+        .map(|value| SecretString::from(value.expose().to_string()))
+}
+
 /// The values of the secrets `grant` names, from `plugins.entries.<id>.secrets`. A secret whose
 /// reference did not resolve is left out, so its placeholder is refused (closed, not open).
 pub fn secret_values(
@@ -27,32 +52,13 @@ pub fn secret_values(
     grant: &EffectiveGrant,
     resolved: &ResolvedSecrets,
 ) -> BTreeMap<String, SecretString> {
-    let bindings = config
-        .plugins
-        .as_ref()
-        .and_then(|p| p.entries.as_ref())
-        .and_then(|e| e.get(&grant.plugin_id))
-        .and_then(|e| e.secrets.as_ref());
-    let mut values = BTreeMap::new();
-    for secret in &grant.secrets {
-        let Some(binding) = bindings.and_then(|b| b.get(&secret.name)) else {
-            continue;
-        };
-        let base = JsonPath::root()
-            .key("plugins")
-            .key("entries")
-            .key(grant.plugin_id.as_str())
-            .key("secrets")
-            .key(secret.name.as_str());
-        let path = match binding {
-            PluginSecretBinding::Value(_) => base,
-            PluginSecretBinding::Scoped(_) => base.key("value"),
-        };
-        if let Some(value) = resolved.value_of(binding.value(), &path) {
-            values.insert(secret.name.clone(), SecretString::from(value.expose().to_string()));
-        }
-    }
-    values
+    grant
+        .secrets
+        .iter()
+        .filter_map(|secret| {
+            secret_value(config, &grant.plugin_id, &secret.name, resolved).map(|v| (secret.name.clone(), v))
+        })
+        .collect()
 }
 
 /// Loads one selected plugin that its decision allows.
