@@ -280,22 +280,10 @@ fn mask_secrets(doc: &Value, path: &JsonPath, value: &mut Value) {
             continue;
         };
         let relative = JsonPath::root().join(relative);
-        if let Some(target) = value_at_mut(value, &relative) {
+        if let Some(target) = edit::value_at_mut(value, &relative) {
             *target = Value::String(mask_value(&secret));
         }
     }
-}
-
-fn value_at_mut<'v>(value: &'v mut Value, path: &JsonPath) -> Option<&'v mut Value> {
-    let mut target = value;
-    for segment in path.segments() {
-        target = match (segment, target) {
-            (openclaw_core::config::path::Segment::Key(k), Value::Object(map)) => map.get_mut(k)?,
-            (openclaw_core::config::path::Segment::Index(i), Value::Array(items)) => items.get_mut(*i)?,
-            _ => return None,
-        };
-    }
-    Some(target)
 }
 
 fn unknown_path_hint(path: &JsonPath) -> Option<String> {

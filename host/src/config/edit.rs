@@ -153,6 +153,19 @@ fn step_mut<'v>(
     }
 }
 
+/// The value at `path` in `value`, for changing it in place.
+pub fn value_at_mut<'v>(value: &'v mut Value, path: &JsonPath) -> Option<&'v mut Value> {
+    let mut target = value;
+    for segment in path.segments() {
+        target = match (segment, target) {
+            (openclaw_core::config::path::Segment::Key(k), Value::Object(map)) => map.get_mut(k)?,
+            (openclaw_core::config::path::Segment::Index(i), Value::Array(items)) => items.get_mut(*i)?,
+            _ => return None,
+        };
+    }
+    Some(target)
+}
+
 /// Why a change was not written.
 #[derive(Debug)]
 pub enum EditError {

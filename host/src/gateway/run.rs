@@ -69,23 +69,11 @@ pub fn redacted_document(doc: &Value) -> Value {
         if whole_var_ref(&secret).is_some() {
             continue;
         }
-        if let Some(slot) = value_at_mut(&mut out, &path) {
+        if let Some(slot) = edit::value_at_mut(&mut out, &path) {
             *slot = Value::String(REDACTED.into());
         }
     }
     out
-}
-
-fn value_at_mut<'v>(value: &'v mut Value, path: &JsonPath) -> Option<&'v mut Value> {
-    let mut target = value;
-    for segment in path.segments() {
-        target = match (segment, target) {
-            (openclaw_core::config::path::Segment::Key(k), Value::Object(map)) => map.get_mut(k)?,
-            (openclaw_core::config::path::Segment::Index(i), Value::Array(items)) => items.get_mut(*i)?,
-            _ => return None,
-        };
-    }
-    Some(target)
 }
 
 fn refuse(message: &str) -> u8 {
