@@ -527,20 +527,11 @@ fn tailnet_without_a_tailscale_address_says_so() {
 }
 
 fn if_addrs_has_tailnet() -> bool {
-    std::fs::read_to_string("/proc/net/fib_trie")
-        .map(|t| {
-            t.lines()
-                .any(|l| l.trim_start().starts_with("|-- 100.") || l.contains(" 100."))
-        })
-        .unwrap_or(false)
-        && std::process::Command::new("sh")
-            .args([
-                "-c",
-                "ip -4 addr 2>/dev/null | grep -q 'inet 100\\.\\(6[4-9]\\|[7-9][0-9]\\|1[01][0-9]\\|12[0-7]\\)\\.'",
-            ])
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false)
+    let range = openclaw_core::gateway::bind::tailnet_range();
+    if_addrs::get_if_addrs()
+        .unwrap_or_default()
+        .iter()
+        .any(|i| matches!(i.ip(), std::net::IpAddr::V4(v4) if range.contains(&v4)))
 }
 
 #[test]

@@ -192,7 +192,7 @@ impl Gateway {
             "startedAt": self.started_at,
             "uptimeMs": self.uptime_ms() as u64,
             "bind": {
-                "mode": format!("{:?}", self.bind.mode).to_ascii_lowercase(),
+                "mode": self.bind.mode.as_str(),
                 "host": self.bind.ip.to_string(),
                 "port": self.port,
                 "loopback": self.bind.is_loopback(),

@@ -323,7 +323,7 @@ async fn serve(
         pid: std::process::id(),
         host: plan.bind.ip.to_string(),
         port: local.port(),
-        bind: format!("{:?}", plan.bind.mode).to_ascii_lowercase(),
+        bind: plan.bind.mode.as_str().into(),
         started_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         version: env!("CARGO_PKG_VERSION").into(),
     };

@@ -155,13 +155,7 @@ pub struct ExposureRefusal {
 
 impl fmt::Display for ExposureRefusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mode = match self.bind.mode {
-            BindMode::Loopback => "loopback",
-            BindMode::Lan => "lan",
-            BindMode::Tailnet => "tailnet",
-            BindMode::Auto => "auto",
-            BindMode::Custom => "custom",
-        };
+        let mode = self.bind.mode.as_str();
         write!(
             f,
             "refusing to bind gateway to {} (bind={mode}) without auth: anyone who can reach this address could use the assistant. \
