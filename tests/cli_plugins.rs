@@ -490,8 +490,8 @@ fn run_substitutes_secret_refs_for_their_bound_host_only() {
     let manifest = format!(
         "id = \"hostile\"\nversion = \"0.1.0\"\napi = \"0.1.0\"\nkind = \"tool\"\n[component]\nfile = \"hostile_tool.wasm\"\n\
          [capabilities]\nhttp = [\"{host}\"]\nprivate-network = true\n\
-         [[capabilities.secrets]]\nname = \"API_TOKEN\"\nhosts = [\"{host}\"]\n\
-         [[capabilities.secrets]]\nname = \"SCOPED\"\nhosts = [\"{host}\"]\n"
+         [[capabilities.secrets]]\nname = \"API_TOKEN\"\nhosts = [\"{host}\"]\nslots = [{{ header = \"Authorization\", template = \"Bearer {{}}\" }}]\n\
+         [[capabilities.secrets]]\nname = \"SCOPED\"\nhosts = [\"{host}\"]\nslots = [{{ header = \"X-Scoped\" }}]\n"
     );
     let dir = plugin_dir("hostile-tool", &manifest);
     sandbox.write_config(&format!(

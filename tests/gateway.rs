@@ -735,6 +735,28 @@ async fn plugins_are_served_and_stop_is_graceful() {
     assert_eq!(echo["query"], "a=1");
     assert_eq!(echo["header"], "yes");
     assert_eq!(echo["body"], r#"{"update_id": 7}"#);
+    // A verified request that carries the secret elsewhere reaches the plugin scrubbed, and the
+    // verification header never reaches it.
+    let hook_secret = "hook-secret-value-0123456789";
+    let leaky = client
+        .post(gw.url(&format!("/webhooks/probe/u/{hook_secret}?s={hook_secret}")))
+        .header("x-hook-secret", hook_secret)
+        .header("x-probe", hook_secret)
+        .body(format!(r#"{{"echo": "{hook_secret}"}}"#))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(leaky.status(), 202);
+    let echoed = leaky.text().await.unwrap();
+    assert!(
+        !echoed.contains(hook_secret),
+        "the plugin saw the webhook secret: {echoed}"
+    );
+    assert!(
+        !echoed.to_ascii_lowercase().contains("x-hook-secret"),
+        "the plugin saw the verification header: {echoed}"
+    );
+    assert!(echoed.contains("[redacted:HOOK_SECRET]"), "{echoed}");
     let unknown = client.post(gw.url("/webhooks/web-fetch")).send().await.unwrap();
     assert_eq!(unknown.status(), 404);
 

@@ -1,10 +1,24 @@
 //! Outbound HTTP through standard `wasi:http`, with secrets by placeholder.
 //!
 //! The gateway checks every request against the plugin's grant (host, resolved address, size,
-//! time) and refuses what is not granted with [`HttpError::Denied`]. Credentials never enter
-//! the plugin: put [`secret`]`("NAME")` where the value goes (URL, header or body) and the
-//! gateway substitutes it, but only on requests to the hosts the operator bound that secret to,
-//! and scrubs it from the response.
+//! time) and refuses what is not granted with [`HttpError::Denied`], whose message says why.
+//!
+//! Credentials never enter the plugin: put [`secret`]`("NAME")` where the value goes and the
+//! gateway substitutes it, but only in the **slots** the manifest declares for that secret (and
+//! the operator did not narrow away), on requests to the secret's hosts. A placeholder anywhere
+//! else makes the gateway refuse the whole request before anything is sent, so a token bound to
+//! `Authorization: Bearer {}` can never be posted as the text of a message. The slots:
+//!
+//! | manifest slot | how the request must carry the placeholder |
+//! |---|---|
+//! | `{ header = "Authorization", template = "Bearer {}" }` | `.header("authorization", &format!("Bearer {}", secret("T")))` |
+//! | `{ url-prefix = "https://api.telegram.org/bot{}/" }` | `format!("https://api.telegram.org/bot{}/getMe", secret("T"))` |
+//! | `{ query = "key" }` | `format!("https://api.example.com/v1?key={}", secret("T"))` (the whole value) |
+//! | `{ form-field = "token" }` | a form body (`content-type: application/x-www-form-urlencoded`) with `token=<placeholder>` |
+//! | `{ json-field = "/auth/token" }` | a JSON body (`content-type: application/json`) whose `auth.token` is the placeholder |
+//!
+//! The value is scrubbed from everything that comes back (response headers and body, in the
+//! encodings a server would echo it in).
 //!
 //! ```no_run
 //! use openclaw_plugin_sdk::http::{Request, secret};
@@ -21,7 +35,12 @@ use std::fmt;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-/// The placeholder the gateway replaces with the secret `name` (on requests to its bound hosts).
+/// How the gateway marks a refusal whose reason it passes on: `wasi:http`'s `http-request-denied`
+/// has no room for a message, so a refusal arrives as `internal-error("denied: <reason>")`.
+pub const DENIED_PREFIX: &str = "denied: ";
+
+/// The placeholder the gateway replaces with the secret `name`, in the slots the secret is bound
+/// to (see the module docs) on requests to its hosts.
 pub fn secret(name: &str) -> String {
     format!("{{{{secret:{name}}}}}")
 }
@@ -153,7 +172,8 @@ impl Response {
 /// Why a request did not produce a response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HttpError {
-    /// The gateway refused it (host not granted, private address, secret not bound to this host).
+    /// The gateway refused it (host not granted, private address, a secret outside its slots or
+    /// hosts); the message says which.
     Denied(String),
     /// The URL or a header is malformed.
     Invalid(String),
@@ -326,7 +346,11 @@ pub(crate) fn wasi_send(request: &Request) -> Result<Response, HttpError> {
             ErrorCode::ConnectionLimitReached => HttpError::LimitExceeded(
                 "this call used up its host-call budget (plugins.entries.<id>.limits.hostCalls)".into(),
             ),
-            ErrorCode::InternalError(Some(m)) => HttpError::Failed(m),
+            // The gateway's refusals carry their reason this way (see the module docs).
+            ErrorCode::InternalError(Some(m)) => match m.strip_prefix(DENIED_PREFIX) {
+                Some(reason) => HttpError::Denied(reason.to_string()),
+                None => HttpError::Failed(m),
+            },
             other => HttpError::Failed(format!("{other:?}")),
         }
     }

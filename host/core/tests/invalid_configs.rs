@@ -20,6 +20,24 @@ struct Case {
 
 const CASES: &[Case] = &[
     Case {
+        name: "a secret slot names exactly one place",
+        config: r#"{ plugins: { entries: { demo: { secrets: { TOKEN: { value: "t", slots: [ { query: "key", formField: "token" } ] } } } } } }"#,
+        path: "plugins.entries.demo.secrets.TOKEN.slots[0]",
+        kind: IssueKind::InvalidValue,
+        message: "exactly one of",
+        hint: Some("urlPrefix"),
+        allowed: &[],
+    },
+    Case {
+        name: "a URL prefix slot needs the value mark",
+        config: r#"{ plugins: { entries: { demo: { secrets: { TOKEN: { value: "t", slots: [ { urlPrefix: "https://api.telegram.org/bot" } ] } } } } } }"#,
+        path: "plugins.entries.demo.secrets.TOKEN.slots[0]",
+        kind: IssueKind::InvalidValue,
+        message: "must contain `{}`",
+        hint: None,
+        allowed: &[],
+    },
+    Case {
         name: "bad enum lists every allowed value",
         config: r#"{ gateway: { bind: "public" } }"#,
         path: "gateway.bind",

@@ -28,4 +28,4 @@ pub mod channel {
     });
 }
 
-pub use tool::openclaw::plugin::types::{CallContext, HostError};
+pub use tool::openclaw::plugin::types::HostError;

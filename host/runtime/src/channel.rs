@@ -13,13 +13,16 @@ use std::time::{Duration, Instant};
 use tokio::sync::{Mutex, mpsc, watch};
 use wasmtime::Store;
 
+use openclaw_core::plugins::manifest::WebhookVerify;
+use openclaw_core::plugins::webhook;
+use secrecy::ExposeSecret;
+
 use crate::bindings::channel::ChannelPlugin;
-use crate::bindings::channel::openclaw::plugin::channel_types::{
-    ChannelError, InboundMessage, OutboundMessage, SendReceipt, WebhookRequest, WebhookResponse,
-};
+use crate::bindings::channel::openclaw::plugin::channel_types::{self as wit, ChannelError};
 use crate::error::CallError;
 use crate::runtime::{LoadedPlugin, classify_parts, new_store_with};
 use crate::store::StoreState;
+use crate::types::{InboundMessage, OutboundMessage, SendReceipt, WebhookRequest, WebhookResponse};
 
 pub const BACKOFF_FIRST: Duration = Duration::from_secs(1);
 pub const BACKOFF_MAX: Duration = Duration::from_secs(300);
@@ -53,6 +56,12 @@ fn channel_error(plugin: &str, error: ChannelError) -> CallError {
     CallError::Channel {
         plugin: plugin.to_string(),
         message: format!("{kind}: {message}"),
+    }
+}
+
+fn recipe_secret(recipe: &WebhookVerify) -> &str {
+    match recipe {
+        WebhookVerify::HeaderEquals { secret, .. } | WebhookVerify::HmacSha256 { secret, .. } => secret,
     }
 }
 
@@ -202,6 +211,7 @@ impl ChannelInstance {
     }
 
     pub async fn send(&self, message: OutboundMessage) -> Result<SendReceipt, CallError> {
+        let message = wit::OutboundMessage::from(message);
         self.invoke(move |live| {
             Box::pin(async move {
                 let channel = live.bindings.openclaw_plugin_channel();
@@ -209,11 +219,69 @@ impl ChannelInstance {
             })
         })
         .await
+        .map(SendReceipt::from)
     }
 
-    /// Hands a webhook request to the plugin. The caller has already verified it with the
-    /// manifest's recipe.
+    /// The manifest's verification recipe, when the channel takes webhooks at all.
+    pub fn webhook_recipe(&self) -> Option<&WebhookVerify> {
+        self.plugin.manifest.channel.as_ref()?.webhook.as_ref()
+    }
+
+    /// Whether webhook requests can be verified: `Ok(false)` when the channel takes none, an
+    /// error naming the missing secret when it takes them but has no value to check them with.
+    pub fn webhook_ready(&self) -> Result<bool, String> {
+        let Some(recipe) = self.webhook_recipe() else {
+            return Ok(false);
+        };
+        let name = recipe_secret(recipe);
+        match self.plugin.shared().egress.secrets.host_only(name) {
+            Some(_) => Ok(true),
+            None => Err(format!(
+                "its webhook is verified with secret `{name}`, which has no value; set plugins.entries.{}.secrets.{name}",
+                self.id()
+            )),
+        }
+    }
+
+    /// Verifies a webhook request with the manifest's recipe, then hands it to the plugin with
+    /// the verification header removed and every secret value the plugin must not see scrubbed
+    /// from its path, query, headers (names and values) and body. An unverified request never
+    /// reaches the plugin.
     pub async fn handle_webhook(&self, request: WebhookRequest) -> Result<WebhookResponse, CallError> {
+        let refused = |reason: String| CallError::WebhookRefused {
+            plugin: self.id().to_string(),
+            reason,
+        };
+        let Some(recipe) = self.webhook_recipe() else {
+            return Err(CallError::NoWebhook {
+                plugin: self.id().to_string(),
+            });
+        };
+        let shared = self.plugin.shared();
+        let name = recipe_secret(recipe);
+        let secret = shared
+            .egress
+            .secrets
+            .host_only(name)
+            .ok_or_else(|| refused(format!("secret `{name}` has no value")))?;
+        webhook::verify(recipe, &request.headers, &request.body, secret.expose_secret())
+            .map_err(|e| refused(e.to_string()))?;
+        let verification_header = match recipe {
+            WebhookVerify::HeaderEquals { header, .. } | WebhookVerify::HmacSha256 { header, .. } => header,
+        };
+        let scrubber = &shared.scrubber;
+        let headers = request
+            .headers
+            .into_iter()
+            .filter(|(name, _)| !name.eq_ignore_ascii_case(verification_header))
+            .collect();
+        let request = wit::WebhookRequest {
+            method: request.method,
+            path: scrubber.scrub_string(request.path),
+            query: scrubber.scrub_string(request.query),
+            headers: scrubber.scrub_pairs(headers),
+            body: scrubber.scrub_bytes(&request.body).into_owned(),
+        };
         self.invoke(move |live| {
             Box::pin(async move {
                 let channel = live.bindings.openclaw_plugin_channel();
@@ -221,6 +289,7 @@ impl ChannelInstance {
             })
         })
         .await
+        .map(WebhookResponse::from)
     }
 
     async fn invoke<T>(

@@ -30,7 +30,7 @@ use wasmtime_wasi_http::{Error as HttpError, ForbiddenHeaderFilter, RequestOptio
 use openclaw_core::plugins::hosts::{self, HostPattern, classify, default_port};
 
 use crate::budget::Budget;
-use crate::secrets::{Scrubber, SecretBook, Slot};
+use crate::secrets::{Destination, Scrubber, SecretBook};
 
 /// The largest request body a plugin may send.
 pub const MAX_REQUEST_BODY_BYTES: usize = 16 * 1024 * 1024;
@@ -187,9 +187,14 @@ fn deny(policy: &EgressPolicy, reason: &str) {
     tracing::warn!(target: "openclaw::plugins", plugin = %policy.plugin_id, "HTTP request refused: {reason}");
 }
 
+/// Marks a refusal that carries its reason to the guest: `wasi:http`'s `http-request-denied`
+/// has no room for one, so the reason travels as `internal-error("denied: ...")`, which the SDK
+/// turns back into `HttpError::Denied`.
+pub const DENIED_PREFIX: &str = "denied: ";
+
 fn denied(policy: &EgressPolicy, reason: String) -> HttpError {
     deny(policy, &reason);
-    HttpError::HttpRequestDenied
+    HttpError::InternalError(Some(format!("{DENIED_PREFIX}{reason}")))
 }
 
 /// Where a request goes, after the checks on its URL.
@@ -260,16 +265,25 @@ async fn resolve(policy: &EgressPolicy, target: &Target, deadline: Instant) -> R
         .iter()
         .find(|ip| !hosts::address_allowed(**ip, &policy.private_networks))
     {
-        return Err(denied(
+        // The log names the address; the plugin only learns its class, so it cannot use the
+        // gateway to map the private network's names to addresses.
+        let fix = format!(
+            "private, loopback and link-local addresses are refused unless the operator lists them in \
+             plugins.entries.{}.http.allowPrivateNetwork",
+            policy.plugin_id
+        );
+        deny(
             policy,
-            format!(
-                "{} resolves to {}; private, loopback and link-local addresses are refused unless the operator \
-                 lists them in plugins.entries.{}.http.allowPrivateNetwork",
-                target.host,
-                describe(*bad),
-                policy.plugin_id
-            ),
-        ));
+            &format!("{} resolves to {}; {fix}", target.host, describe(*bad)),
+        );
+        let class = serde_json::to_value(classify(*bad))
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default();
+        return Err(HttpError::InternalError(Some(format!(
+            "{DENIED_PREFIX}{} resolves to a {class} address; {fix}",
+            target.host
+        ))));
     }
     Ok(addrs)
 }
@@ -367,45 +381,35 @@ async fn send(
         ));
     }
 
-    // Placeholders: substitute for this host or refuse the request.
-    let mut used_secret = false;
-    let substitute = |bytes: &[u8], slot: Slot| {
-        policy
-            .secrets
-            .substitute(bytes, slot, &target.host, target.port, target.scheme)
-            .map_err(|refused| denied(policy, refused.0))
-    };
-    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
-    let path = match substitute(path.as_bytes(), Slot::Url)? {
-        Some(replaced) => {
-            used_secret = true;
-            String::from_utf8(replaced).map_err(|_| HttpError::HttpRequestUriInvalid)?
-        }
-        None => path,
-    };
-    let mut headers = http::HeaderMap::new();
-    for (name, value) in &parts.headers {
-        match substitute(value.as_bytes(), Slot::Header)? {
-            Some(replaced) => {
-                used_secret = true;
-                let value = HeaderValue::from_bytes(&replaced).map_err(|_| HttpError::HttpRequestHeaderSize {
-                    field_name: Some(name.to_string()),
-                    field_size: None,
-                })?;
-                headers.append(name.clone(), value);
-            }
-            None => {
-                headers.append(name.clone(), value.clone());
-            }
-        }
-    }
     let body = collect_request_body(body, deadline).await?;
-    let body = match substitute(&body, Slot::Body)? {
-        Some(replaced) => {
-            used_secret = true;
-            Bytes::from(replaced)
-        }
-        None => body,
+    if policy.secrets.places_secrets()
+        && let Some(name) = [header::RANGE, header::IF_RANGE]
+            .into_iter()
+            .find(|h| parts.headers.contains_key(h))
+    {
+        return Err(denied(
+            policy,
+            format!(
+                "a plugin holding secrets may not send `{name}`: a partial response could carry a piece of a \
+                 secret past the scrubber"
+            ),
+        ));
+    }
+    // Placeholders: filled in their slots for this host, or the request is refused.
+    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
+    let destination = Destination {
+        scheme: target.scheme,
+        host: &target.host,
+        port: target.port,
+    };
+    let filled = policy
+        .secrets
+        .fill(destination, &path, &parts.headers, &body)
+        .map_err(|refused| denied(policy, refused.0))?;
+    let used_secret = filled.is_some();
+    let (path, mut headers, body) = match filled {
+        Some(filled) => (filled.path_and_query, filled.headers, Bytes::from(filled.body)),
+        None => (path, std::mem::take(&mut parts.headers), body),
     };
 
     let addrs = resolve(policy, &target, deadline).await?;
@@ -478,15 +482,14 @@ async fn send(
     }
 
     if !policy.secrets.is_empty()
-        && let Some(coding) = parts.headers.get(header::CONTENT_ENCODING)
-        && !coding.as_bytes().eq_ignore_ascii_case(b"identity")
+        && let Some(coding) = encoded_body(&parts.headers)
     {
         return Err(denied(
             policy,
             format!(
-                "{} answered with content-encoding {:?} although identity was asked for; a compressed \
-                 response cannot be checked for secrets",
-                target.host, coding
+                "{} answered with {coding} although identity was asked for; an encoded response cannot be \
+                 checked for secrets",
+                target.host
             ),
         ));
     }
@@ -495,21 +498,31 @@ async fn send(
         std::borrow::Cow::Borrowed(_) => collected.freeze(),
         std::borrow::Cow::Owned(scrubbed) => Bytes::from(scrubbed),
     };
-    let mut scrubbed_headers = http::HeaderMap::new();
-    for (name, value) in &parts.headers {
-        let value = match policy.scrubber.scrub_bytes(value.as_bytes()) {
-            std::borrow::Cow::Borrowed(_) => value.clone(),
-            std::borrow::Cow::Owned(bytes) => {
-                HeaderValue::from_bytes(&bytes).unwrap_or(HeaderValue::from_static("[redacted]"))
-            }
-        };
-        scrubbed_headers.append(name.clone(), value);
-    }
+    let mut scrubbed_headers = policy.scrubber.scrub_headers(&parts.headers);
     scrubbed_headers.remove(header::TRANSFER_ENCODING);
     scrubbed_headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
     parts.headers = scrubbed_headers;
     let body: WasiBody = Full::new(body).map_err(|never| match never {}).boxed_unsync();
     Ok(http::Response::from_parts(parts, body))
+}
+
+/// A content or transfer coding other than identity (and chunked framing, which hyper removes),
+/// in any of the response's `content-encoding` / `transfer-encoding` headers or list items.
+fn encoded_body(headers: &http::HeaderMap) -> Option<String> {
+    for (name, harmless) in [
+        (header::CONTENT_ENCODING, &["identity"][..]),
+        (header::TRANSFER_ENCODING, &["identity", "chunked"][..]),
+    ] {
+        for value in headers.get_all(&name) {
+            let text = String::from_utf8_lossy(value.as_bytes());
+            for coding in text.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+                if !harmless.iter().any(|h| coding.eq_ignore_ascii_case(h)) {
+                    return Some(format!("{name}: {coding}"));
+                }
+            }
+        }
+    }
+    None
 }
 
 /// Header names a plugin may not set: the defaults of wasi-http (hop-by-hop, proxy, host) plus

@@ -127,6 +127,12 @@ pub enum CallError {
     #[error("plugin \"{plugin}\": {message}")]
     Channel { plugin: String, message: String },
 
+    #[error("webhook request for plugin \"{plugin}\" refused: {reason}")]
+    WebhookRefused { plugin: String, reason: String },
+
+    #[error("plugin \"{plugin}\" takes no webhook requests (its manifest has no [channel.webhook] recipe)")]
+    NoWebhook { plugin: String },
+
     #[error("plugin \"{plugin}\": internal error: {message}")]
     Internal { plugin: String, message: String },
 }

@@ -6,7 +6,7 @@
 //! and scrubbed by [`secrets`], and every call runs with a memory limit, an epoch deadline and a
 //! host-call budget.
 
-pub mod bindings;
+mod bindings;
 pub mod budget;
 pub mod cache;
 pub mod channel;
@@ -17,15 +17,19 @@ pub mod kv;
 pub mod runtime;
 pub mod secrets;
 pub mod store;
+pub mod types;
 
 use std::sync::OnceLock;
 use std::time::Instant;
 
-pub use bindings::{CallContext, HostError};
 pub use channel::ChannelInstance;
 pub use error::{CallError, LoadError};
 pub use runtime::{LoadedPlugin, PluginSource, Runtime, RuntimeOptions, sha256_hex};
-pub use store::{InboundMessage, SandboxBackend};
+pub use store::SandboxBackend;
+pub use types::{
+    CallContext, ChatType, ExecRequest, ExecResult, InboundMessage, OutboundMessage, SandboxError, SendReceipt,
+    ToolSpec, WebhookRequest, WebhookResponse,
+};
 
 /// The origin of the monotonic clock plugins see.
 pub(crate) fn clock_origin() -> Instant {

@@ -15,9 +15,8 @@ use wasmtime::{Store, Trap, UpdateDeadline};
 use openclaw_core::plugins::grants::EffectiveGrant;
 use openclaw_core::plugins::manifest::{Manifest, PluginKind};
 
-use crate::bindings::CallContext;
 use crate::bindings::channel::{ChannelPlugin, ChannelPluginPre};
-use crate::bindings::tool::exports::openclaw::plugin::tool::{ToolError, ToolSpec};
+use crate::bindings::tool::exports::openclaw::plugin::tool::ToolError;
 use crate::bindings::tool::{ToolPlugin, ToolPluginPre};
 use crate::cache::{CacheOutcome, CompileCache};
 use crate::egress::{EgressPolicy, Resolve, SystemResolver, default_tls};
@@ -26,6 +25,7 @@ use crate::error::{CallError, LoadError};
 use crate::kv::KvStore;
 use crate::secrets::{BoundSecret, SecretBook};
 use crate::store::{PluginShared, SandboxBackend, StoreState};
+use crate::types::{CallContext, ToolSpec};
 
 /// How the runtime is set up.
 pub struct RuntimeOptions {
@@ -370,10 +370,19 @@ impl Runtime {
                     name: g.name.clone(),
                     value,
                     hosts: g.hosts.clone(),
+                    slots: g.slots.clone(),
                 })
             })
             .collect();
-        let book = SecretBook::new(bound);
+        let mut book = SecretBook::new(bound);
+        if let Some(name) = &grant.webhook_secret {
+            match secrets.get(name) {
+                Some(value) => book = book.with_host_only(name, value.clone()),
+                None => {
+                    tracing::warn!(target: "openclaw::plugins", plugin = %id, "the webhook secret {name} has no value; webhook requests will be refused")
+                }
+            }
+        }
         let scrubber = book.scrubber();
         let egress = Arc::new(EgressPolicy {
             plugin_id: id.clone(),
@@ -452,7 +461,7 @@ impl Runtime {
                     limit_ms: plugin.shared.grant.limits.timeout_ms,
                 }),
                 Ok(Err(e)) => Err(classify(&plugin, e, store.data())),
-                Ok(Ok(specs)) => Ok(specs),
+                Ok(Ok(specs)) => Ok(specs.into_iter().map(ToolSpec::from).collect::<Vec<_>>()),
             }
             .map_err(|e| LoadError::Guest {
                 plugin: id.clone(),
@@ -497,7 +506,7 @@ pub(crate) fn new_store_with(
     timeout: Duration,
     engine: &wasmtime::Engine,
     call: Option<CallContext>,
-    inbound: Option<tokio::sync::mpsc::Sender<crate::store::InboundMessage>>,
+    inbound: Option<tokio::sync::mpsc::Sender<crate::types::InboundMessage>>,
 ) -> wasmtime::Result<Store<StoreState>> {
     let state = StoreState::new(shared, timeout, call, inbound)?;
     let mut store = Store::new(engine, state);
@@ -596,7 +605,7 @@ async fn call_tool(plugin: &LoadedPlugin, tool: &str, args: &str, context: &Call
         let instance = pre.instantiate_async(&mut store).await?;
         instance
             .openclaw_plugin_tool()
-            .call_call(&mut store, tool, &args.to_string(), context)
+            .call_call(&mut store, tool, &args.to_string(), &context.clone().into())
             .await
     })
     .await;

@@ -18,15 +18,14 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use openclaw_core::plugins::grants::EffectiveGrant;
 
-pub use crate::bindings::channel::openclaw::plugin::channel_types::InboundMessage;
+use crate::bindings::HostError;
 use crate::bindings::channel::openclaw::plugin::{channel_types, inbound};
-use crate::bindings::tool::openclaw::plugin::sandbox::{ExecRequest, ExecResult};
 use crate::bindings::tool::openclaw::plugin::{clock, config, kv, log, sandbox, types};
-use crate::bindings::{CallContext, HostError};
 use crate::budget::Budget;
 use crate::egress::{EgressHooks, EgressPolicy};
 use crate::kv::{KvError, KvStore};
 use crate::secrets::Scrubber;
+use crate::types::{CallContext, ExecRequest, ExecResult, InboundMessage, SandboxError};
 
 /// Longest log line a plugin may write; longer lines are cut.
 pub const MAX_LOG_LINE_BYTES: usize = 16 * 1024;
@@ -39,7 +38,7 @@ pub trait SandboxBackend: Send + Sync + 'static {
         plugin_id: &str,
         call: Option<&CallContext>,
         request: ExecRequest,
-    ) -> Pin<Box<dyn Future<Output = Result<ExecResult, HostError>> + Send>>;
+    ) -> Pin<Box<dyn Future<Output = Result<ExecResult, SandboxError>> + Send>>;
 }
 
 /// Most table elements a store may have (function tables of Rust guests hold a few thousand).
@@ -324,7 +323,7 @@ impl kv::Host for StoreState {
 }
 
 impl sandbox::Host for StoreState {
-    async fn exec(&mut self, request: ExecRequest) -> Result<ExecResult, HostError> {
+    async fn exec(&mut self, request: sandbox::ExecRequest) -> Result<sandbox::ExecResult, HostError> {
         self.spend()?;
         if !self.plugin.grant.sandbox_exec {
             return Err(HostError::Denied(format!(
@@ -338,21 +337,24 @@ impl sandbox::Host for StoreState {
                 "this gateway has no sandbox backend configured, so commands cannot run".into(),
             ));
         };
-        let mut result = backend.exec(&self.plugin.id, self.call.as_ref(), request).await?;
+        let mut result = backend
+            .exec(&self.plugin.id, self.call.as_ref(), ExecRequest::from(request))
+            .await?;
         result.stdout = self.plugin.scrubber.scrub_bytes(&result.stdout).into_owned();
         result.stderr = self.plugin.scrubber.scrub_bytes(&result.stderr).into_owned();
-        Ok(result)
+        Ok(result.into())
     }
 }
 
 impl inbound::Host for StoreState {
-    async fn deliver(&mut self, mut message: InboundMessage) -> Result<(), HostError> {
+    async fn deliver(&mut self, message: channel_types::InboundMessage) -> Result<(), HostError> {
         self.spend()?;
         let Some(sink) = &self.inbound else {
             return Err(HostError::Denied(
                 "only channel plugins deliver inbound messages".into(),
             ));
         };
+        let mut message = InboundMessage::from(message);
         message.text = self.plugin.scrubber.scrub_string(message.text);
         message.extra = message.extra.map(|e| self.plugin.scrubber.scrub_string(e));
         sink.try_send(message).map_err(|e| match e {

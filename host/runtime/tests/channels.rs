@@ -8,8 +8,7 @@ mod common;
 use std::time::Duration;
 
 use common::Harness;
-use openclaw_runtime::bindings::channel::openclaw::plugin::channel_types::{OutboundMessage, WebhookRequest};
-use openclaw_runtime::{CallError, ChannelInstance, InboundMessage};
+use openclaw_runtime::{CallError, ChannelInstance, InboundMessage, OutboundMessage, WebhookRequest};
 use openclaw_test_support::TestServer;
 use serde_json::json;
 use tokio::sync::mpsc;
@@ -172,24 +171,94 @@ async fn minimal_channel_polls_delivers_and_sends_with_a_secret_it_never_sees() 
     );
 }
 
+const HOOK_SECRET: &str = "hook-Verif1cation/Secret+42";
+
+/// The probe with a webhook verified by the `X-Probe-Secret` header against secret `HOOK`.
+async fn webhook_probe(harness: &Harness) -> (std::sync::Arc<ChannelInstance>, tempfile::TempDir) {
+    let manifest =
+        format!("{PROBE}[channel.webhook]\nkind = \"header-equals\"\nheader = \"X-Probe-Secret\"\nsecret = \"HOOK\"\n");
+    let (plugin, dir) = harness
+        .load(
+            "channel-probe",
+            &manifest,
+            json!({"allow": ["probe"], "entries": {"probe": {"secrets": {"HOOK": HOOK_SECRET}}}}),
+            &[("HOOK", HOOK_SECRET)],
+        )
+        .await;
+    let (tx, _rx) = mpsc::channel(16);
+    (ChannelInstance::new(plugin, tx).unwrap(), dir)
+}
+
+fn webhook(headers: &[(&str, &str)], path: &str, query: &str, body: &str) -> WebhookRequest {
+    WebhookRequest {
+        method: "POST".into(),
+        path: path.into(),
+        query: query.into(),
+        headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        body: body.as_bytes().to_vec(),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhooks_reach_the_plugin_and_its_answer_comes_back() {
     let harness = Harness::new();
-    let (channel, _inbound, _dir) = probe(&harness, json!({})).await;
+    let (channel, _dir) = webhook_probe(&harness).await;
     let response = channel
-        .handle_webhook(WebhookRequest {
-            method: "POST".into(),
-            path: "/updates".into(),
-            query: "a=1".into(),
-            headers: vec![("X-Probe".into(), "yes".into())],
-            body: br#"{"update_id": 1}"#.to_vec(),
-        })
+        .handle_webhook(webhook(
+            &[("X-Probe", "yes"), ("X-Probe-Secret", HOOK_SECRET)],
+            "/updates",
+            "a=1",
+            r#"{"update_id": 1}"#,
+        ))
         .await
         .unwrap();
     assert_eq!(response.status, 202);
     let echoed: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
     assert_eq!(
         echoed,
-        json!({"method": "POST", "path": "/updates", "query": "a=1", "header": "yes", "body": "{\"update_id\": 1}"})
+        json!({"method": "POST", "path": "/updates", "query": "a=1", "header": "yes",
+               "headers": [["X-Probe", "yes"]], "body": "{\"update_id\": 1}"})
     );
+    // A channel without a recipe takes no webhook at all.
+    let (plain, _inbound, _plain_dir) = probe(&harness, json!({})).await;
+    let none = plain.handle_webhook(webhook(&[], "/", "", "")).await;
+    assert!(matches!(none, Err(CallError::NoWebhook { .. })), "{none:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_requests_are_verified_and_reach_the_plugin_scrubbed() {
+    let harness = Harness::new();
+    let (channel, _dir) = webhook_probe(&harness).await;
+    // Unverified requests never reach the plugin.
+    for headers in [vec![], vec![("X-Probe-Secret", "wrong")]] {
+        let refused = channel.handle_webhook(webhook(&headers, "/", "", "{}")).await;
+        assert!(matches!(refused, Err(CallError::WebhookRefused { .. })), "{refused:?}");
+    }
+    // A verified request carrying the secret elsewhere (a platform echoing it, a forged path):
+    // the plugin sees none of it, and not the verification header either.
+    let encoded = "hook-Verif1cation%2FSecret%2B42";
+    let response = channel
+        .handle_webhook(webhook(
+            &[
+                ("X-Probe-Secret", HOOK_SECRET),
+                ("x-probe", HOOK_SECRET),
+                ("x-other", &format!("token={encoded}")),
+            ],
+            &format!("/u/{encoded}/x"),
+            &format!("secret={encoded}"),
+            &format!(r#"{{"secret_token": "{HOOK_SECRET}", "escaped": "hook-Verif1cation\/Secret+42"}}"#),
+        ))
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&response.body).into_owned();
+    for leak in ["Verif1cation", "Secret+42", "X-Probe-Secret"] {
+        assert!(
+            !text.to_lowercase().contains(&leak.to_lowercase()),
+            "{leak} reached the plugin: {text}"
+        );
+    }
+    let echoed: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
+    assert_eq!(echoed["header"], "[redacted:HOOK]", "{echoed}");
+    assert_eq!(echoed["path"], "/u/[redacted:HOOK]/x", "{echoed}");
+    assert_eq!(echoed["query"], "secret=[redacted:HOOK]", "{echoed}");
 }

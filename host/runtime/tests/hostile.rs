@@ -219,6 +219,41 @@ async fn loopback_through_dns_needs_an_explicit_grant() {
     assert_eq!(out["status"], 200, "{out}");
 }
 
+/// A plugin with `API_TOKEN` bound to `bound` in two slots: `Authorization: Bearer {}` and the
+/// `key` query parameter.
+async fn secret_plugin(
+    harness: &Harness,
+    id: &str,
+    bound: &TestServer,
+    unbound: &TestServer,
+    secret: &str,
+) -> (std::sync::Arc<openclaw_runtime::LoadedPlugin>, tempfile::TempDir) {
+    let capabilities = format!(
+        r#"http = ["{b}", "{u}"]
+private-network = true
+[[capabilities.secrets]]
+name = "API_TOKEN"
+hosts = ["{b}"]
+slots = [{{ header = "Authorization", template = "Bearer {{}}" }}, {{ query = "key" }}]"#,
+        b = bound.host_port(),
+        u = unbound.host_port()
+    );
+    harness
+        .load(
+            "hostile-tool",
+            &hostile_manifest(id, &capabilities),
+            allow(
+                id,
+                json!({
+                    "http": {"allowPrivateNetwork": ["127.0.0.1"]},
+                    "secrets": {"API_TOKEN": secret}
+                }),
+            ),
+            &[("API_TOKEN", secret)],
+        )
+        .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secrets_never_reach_the_plugin() {
     const SECRET: &str = "sk-live-9f8e7d6c5b4a39281706";
@@ -226,29 +261,7 @@ async fn secrets_never_reach_the_plugin() {
     let unbound = TestServer::start().await;
     let harness = Harness::new();
     let (hello, _h) = hello(&harness).await;
-    let capabilities = format!(
-        r#"http = ["{b}", "{u}"]
-private-network = true
-[[capabilities.secrets]]
-name = "API_TOKEN"
-hosts = ["{b}"]"#,
-        b = bound.host_port(),
-        u = unbound.host_port()
-    );
-    let (plugin, _d) = harness
-        .load(
-            "hostile-tool",
-            &hostile_manifest("sec", &capabilities),
-            allow(
-                "sec",
-                json!({
-                    "http": {"allowPrivateNetwork": ["127.0.0.1"]},
-                    "secrets": {"API_TOKEN": SECRET}
-                }),
-            ),
-            &[("API_TOKEN", SECRET)],
-        )
-        .await;
+    let (plugin, _d) = secret_plugin(&harness, "sec", &bound, &unbound, SECRET).await;
     let auth = json!({"authorization": "Bearer {{secret:API_TOKEN}}"});
     // What the guest received is checked inside the guest too, because the tool's output is
     // scrubbed again on the way out and would hide a leak in the HTTP path.
@@ -276,14 +289,6 @@ hosts = ["{b}"]"#,
     .unwrap();
     assert_eq!(in_query["status"], 200, "{in_query}");
     outputs.push(in_query.to_string());
-    let in_body = attack(
-        &harness,
-        &plugin,
-        json!({"op": "http", "method": "POST", "url": bound.url("/echo"), "body": "token={{secret:API_TOKEN}}", "needles": needles}),
-    )
-    .await
-    .unwrap();
-    outputs.push(in_body.to_string());
     assert!(
         bound.hits().iter().any(|h| h.contains(SECRET)),
         "the bound host should have received the value: {:?}",
@@ -296,7 +301,7 @@ hosts = ["{b}"]"#,
         attack(
             &harness,
             &plugin,
-            json!({"op": "http", "method": "POST", "url": unbound.url("/echo"), "body": "{{secret:API_TOKEN}}"}),
+            json!({"op": "http", "url": unbound.url("/echo?key={{secret:API_TOKEN}}")}),
         )
         .await
         .unwrap(),
@@ -304,25 +309,29 @@ hosts = ["{b}"]"#,
         attack(
             &harness,
             &plugin,
-            json!({"op": "http", "url": bound.url(&format!("/redirect?status=307&to={}", unbound.url("/echo"))), "headers": {"x-token": "{{secret:API_TOKEN}}"}}),
+            json!({"op": "http", "url": bound.url(&format!("/redirect?status=307&to={}", unbound.url("/echo"))), "headers": auth}),
         )
         .await
         .unwrap(),
     ] {
         outputs.push(out.to_string());
     }
+    assert!(outputs[4].contains("request denied"), "{}", outputs[4]);
     assert!(outputs[5].contains("request denied"), "{}", outputs[5]);
-    assert!(outputs[6].contains("request denied"), "{}", outputs[6]);
     assert!(
-        unbound.hits().iter().all(|h| !h.contains(SECRET)),
+        unbound.received().iter().all(|r| !r.contains(SECRET)),
         "{:?}",
         unbound.hits()
     );
     assert!(unbound.hits().len() <= 1, "{:?}", unbound.hits());
 
-    // A compressed answer cannot be checked, so it is refused.
-    let gz = attack(&harness, &plugin, request(bound.url("/gzip"))).await.unwrap();
-    assert!(error_starts(&gz, "request denied"), "{gz}");
+    // A compressed answer cannot be checked, so it is refused; so is one that hides its coding
+    // in a second content-encoding header.
+    for path in ["/gzip", "/multi-encoding"] {
+        let out = attack(&harness, &plugin, request(bound.url(path))).await.unwrap();
+        assert!(error_starts(&out, "request denied"), "{path} → {out}");
+        assert!(error_contains(&out, "content-encoding: gzip"), "{path} → {out}");
+    }
     // The placeholder itself is only a name.
     let placeholder = attack(&harness, &plugin, json!({"op": "placeholder"})).await.unwrap();
     assert_eq!(placeholder["value"], "{{secret:API_TOKEN}}");
@@ -335,6 +344,171 @@ hosts = ["{b}"]"#,
             "base64 leaked: {out}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_secret_goes_only_into_the_slots_it_is_bound_to() {
+    const SECRET: &str = "tg-123456:AAE-slot-bound-token";
+    let bound = TestServer::start().await;
+    let unbound = TestServer::start().await;
+    let harness = Harness::new();
+    let (hello, _h) = hello(&harness).await;
+    let (plugin, _d) = secret_plugin(&harness, "slots", &bound, &unbound, SECRET).await;
+    let json_body = json!({"content-type": "application/json"});
+    let form_body = json!({"content-type": "application/x-www-form-urlencoded"});
+    // Each is a request to the secret's own host, with the placeholder outside both slots. On a
+    // host-wide binding every one of them would carry the token to the platform.
+    let misplaced = [
+        // The bot token as the text of a chat message.
+        json!({"op": "http", "method": "POST", "url": bound.url("/sendMessage"), "headers": json_body,
+               "body": r#"{"chat_id": 42, "text": "{{secret:API_TOKEN}}"}"#}),
+        json!({"op": "http", "method": "POST", "url": bound.url("/sendMessage"), "headers": form_body,
+               "body": "chat_id=42&text=%7B%7Bsecret%3AAPI_TOKEN%7D%7D"}),
+        json!({"op": "http", "method": "POST", "url": bound.url("/sendMessage"),
+               "body": "text={{secret:API_TOKEN}}"}),
+        json!({"op": "http", "url": bound.url("/echo"), "headers": {"x-token": "{{secret:API_TOKEN}}"}}),
+        json!({"op": "http", "url": bound.url("/echo"), "headers": {"authorization": "Basic {{secret:API_TOKEN}}"}}),
+        json!({"op": "http", "url": bound.url("/echo?text={{secret:API_TOKEN}}")}),
+        json!({"op": "http", "url": bound.url("/echo?key=prefix{{secret:API_TOKEN}}")}),
+        json!({"op": "http", "url": bound.url("/{{secret:API_TOKEN}}/echo")}),
+    ];
+    for args in misplaced {
+        let out = beside(&harness, &hello, attack(&harness, &plugin, args.clone()))
+            .await
+            .unwrap();
+        assert!(error_starts(&out, "request denied"), "{args} → {out}");
+        assert!(
+            error_contains(
+                &out,
+                "secret \"API_TOKEN\" may only be placed in: header `Authorization: Bearer {}`, query parameter `key`"
+            ),
+            "the error names the secret and its slots: {out}"
+        );
+    }
+    assert!(
+        bound.received().is_empty(),
+        "a refused request must not be sent at all: {:?}",
+        bound.hits()
+    );
+    // The slots themselves work.
+    for args in [
+        json!({"op": "http", "url": bound.url("/echo"), "headers": {"authorization": "Bearer {{secret:API_TOKEN}}"}}),
+        json!({"op": "http", "url": bound.url("/echo?key={{secret:API_TOKEN}}")}),
+    ] {
+        let out = attack(&harness, &plugin, args.clone()).await.unwrap();
+        assert_eq!(out["status"], 200, "{args} → {out}");
+    }
+    let received = bound.received();
+    assert_eq!(received.len(), 2);
+    assert!(received.iter().all(|r| r.contains(SECRET)), "{received:?}");
+
+    // The operator can narrow the slots: with only the header left, the query slot is refused.
+    let capabilities = format!(
+        r#"http = ["{b}"]
+private-network = true
+[[capabilities.secrets]]
+name = "API_TOKEN"
+hosts = ["{b}"]
+slots = [{{ header = "Authorization", template = "Bearer {{}}" }}, {{ query = "key" }}]"#,
+        b = bound.host_port(),
+    );
+    let (narrowed, _n) = harness
+        .load(
+            "hostile-tool",
+            &hostile_manifest("narrowed", &capabilities),
+            allow(
+                "narrowed",
+                json!({
+                    "http": {"allowPrivateNetwork": ["127.0.0.1"]},
+                    "secrets": {"API_TOKEN": {"value": SECRET, "slots": [{"header": "Authorization", "template": "Bearer {}"}]}}
+                }),
+            ),
+            &[("API_TOKEN", SECRET)],
+        )
+        .await;
+    let out = attack(
+        &harness,
+        &narrowed,
+        json!({"op": "http", "url": bound.url("/echo?key={{secret:API_TOKEN}}")}),
+    )
+    .await
+    .unwrap();
+    assert!(
+        error_contains(&out, "may only be placed in: header `Authorization: Bearer {}`;"),
+        "{out}"
+    );
+    assert_eq!(bound.received().len(), 2, "nothing more was sent");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reflected_secrets_are_scrubbed_in_every_common_spelling() {
+    // Characters every encoder treats differently: `/`, `+`, `:`, `=`, `&`, a space, a non-ASCII
+    // letter; and a second secret made only of header-name characters, for the header-name echo.
+    const SECRET: &str = "sk/li+ve:9f8e=7d6c&5b4a 3928ä1706";
+    const TOKEN_CHARS: &str = "sk-live-9f8e7d6c5b4a39281706";
+    let bound = TestServer::start().await;
+    let unbound = TestServer::start().await;
+    let harness = Harness::new();
+    for (secret, id) in [(SECRET, "spell"), (TOKEN_CHARS, "spell-token")] {
+        let (plugin, _d) = secret_plugin(&harness, id, &bound, &unbound, secret).await;
+        for form in openclaw_test_support::REFLECT_FORMS {
+            if *form == "header-name" && secret == SECRET {
+                continue; // not a valid header name
+            }
+            let url = bound.url(&format!("/reflect?as={form}&key={{{{secret:API_TOKEN}}}}"));
+            let out = attack(&harness, &plugin, json!({"op": "http", "url": url}))
+                .await
+                .unwrap();
+            assert_eq!(out["status"], 200, "{form} → {out}");
+            let reflected = bound.received().len();
+            assert!(reflected > 0);
+            let seen = format!("{}{}", out["headers"], out["body"]);
+            assert!(
+                seen.contains("[redacted:API_TOKEN]") || *form == "header-name",
+                "{id}: {form} was not scrubbed: {out}"
+            );
+            let leaked = json!(out).to_string();
+            assert!(!leaked.contains("9f8e"), "{id}: {form} leaked: {out}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn range_requests_are_refused_while_the_plugin_holds_a_secret() {
+    let bound = TestServer::start().await;
+    let unbound = TestServer::start().await;
+    let harness = Harness::new();
+    let (plugin, _d) = secret_plugin(&harness, "range", &bound, &unbound, "range-secret-0123456789").await;
+    for header in ["range", "if-range"] {
+        let out = attack(
+            &harness,
+            &plugin,
+            json!({"op": "http", "url": bound.url("/reflect?key={{secret:API_TOKEN}}"), "headers": {header: "bytes=0-3"}}),
+        )
+        .await
+        .unwrap();
+        assert!(error_starts(&out, "request denied"), "{header} → {out}");
+        assert!(error_contains(&out, header), "{out}");
+    }
+    assert!(bound.received().is_empty());
+    // A plugin without secrets may ask for ranges.
+    let capabilities = format!("http = [\"{}\"]\nprivate-network = true", bound.host_port());
+    let (plain, _p) = harness
+        .load(
+            "hostile-tool",
+            &hostile_manifest("plain", &capabilities),
+            allow("plain", json!({"http": {"allowPrivateNetwork": ["127.0.0.1"]}})),
+            &[],
+        )
+        .await;
+    let out = attack(
+        &harness,
+        &plain,
+        json!({"op": "http", "url": bound.url("/hello"), "headers": {"range": "bytes=0-3"}}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(out["status"], 200, "{out}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -13,10 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use openclaw_core::gateway::auth::{AuthOutcome, ResolvedAuth};
 use openclaw_core::gateway::http_tools::{HttpToolRefusal, http_tool_allowed};
-use openclaw_core::plugins::webhook;
-use openclaw_runtime::CallContext;
-use openclaw_runtime::bindings::channel::openclaw::plugin::channel_types::WebhookRequest;
-use secrecy::ExposeSecret;
+use openclaw_runtime::{CallContext, CallError, WebhookRequest};
 use serde_json::{Value, json};
 
 use super::Gateway;
@@ -230,18 +227,15 @@ async fn webhook_route(
         return not_found().await;
     };
     // Fail closed: a channel without a verification recipe has no webhook route.
-    let Some((recipe, secret)) = &channel.webhook else {
+    if !matches!(channel.instance.webhook_ready(), Ok(true)) {
         return not_found().await;
-    };
+    }
     let pairs: Vec<(String, String)> = headers
         .iter()
         .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_string(), v.to_string())))
         .collect();
-    if let Err(refusal) = webhook::verify(recipe, &pairs, &body, secret.expose_secret()) {
-        tracing::warn!(plugin = plugin_id, "webhook refused: {refusal}");
-        return StatusCode::UNAUTHORIZED.into_response();
-    }
     let _work = gateway.begin_work();
+    // The runtime verifies the request with the manifest's recipe before the plugin sees it.
     let request = WebhookRequest {
         method: method.as_str().to_string(),
         path: format!("/{rest}"),
@@ -259,6 +253,10 @@ async fn webhook_route(
                 }
             }
             response
+        }
+        Err(CallError::WebhookRefused { reason, .. }) => {
+            tracing::warn!(plugin = plugin_id, "webhook refused: {reason}");
+            StatusCode::UNAUTHORIZED.into_response()
         }
         Err(e) => {
             tracing::error!(plugin = plugin_id, "webhook handler failed: {e}");

@@ -11,18 +11,13 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 
 use openclaw_runtime::InboundMessage;
-use openclaw_runtime::bindings::channel::openclaw::plugin::channel_types::ChatType;
 use serde_json::{Value, json};
 
 /// The message as JSON (the shape `openclaw plugins run --polls` prints too).
 pub fn inbound_json(message: &InboundMessage) -> Value {
     json!({
         "accountId": message.account_id,
-        "chatType": match message.chat_type {
-            ChatType::Direct => "direct",
-            ChatType::Group => "group",
-            ChatType::Channel => "channel",
-        },
+        "chatType": message.chat_type.as_str(),
         "chatId": message.chat_id,
         "senderId": message.sender_id,
         "senderName": message.sender_name,

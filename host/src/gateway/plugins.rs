@@ -6,10 +6,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use openclaw_core::config::schema::Config;
-use openclaw_core::plugins::manifest::{PluginKind, WebhookVerify};
+use openclaw_core::plugins::manifest::PluginKind;
 use openclaw_core::plugins::selection::Selected;
 use openclaw_runtime::{ChannelInstance, InboundMessage, LoadedPlugin, Runtime};
-use secrecy::SecretString;
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, watch};
 
@@ -19,12 +18,9 @@ use crate::plugins::loader;
 use crate::secrets::ResolvedSecrets;
 use crate::state::{Env, StatePaths};
 
-/// A running channel plugin and how its webhook is verified.
+/// A running channel plugin (it verifies its own webhook requests).
 pub struct Channel {
     pub instance: Arc<ChannelInstance>,
-    /// The recipe and the value of the secret it names; `None` means the channel has no
-    /// webhook route (requests get 404).
-    pub webhook: Option<(WebhookVerify, SecretString)>,
 }
 
 #[derive(Default)]
@@ -94,7 +90,7 @@ impl Plugins {
             "channels": self.channels.iter().map(|(id, c)| json!({
                 "id": id,
                 "starts": c.instance.starts(),
-                "webhook": c.webhook.is_some(),
+                "webhook": matches!(c.instance.webhook_ready(), Ok(true)),
             })).collect::<Vec<_>>(),
         })
     }
@@ -176,28 +172,9 @@ impl Plugins {
                 Ok(())
             }
             PluginKind::Channel => {
-                let webhook = match Some(&plugin.manifest).and_then(|m| m.channel.as_ref()) {
-                    Some(section) => match &section.webhook {
-                        Some(recipe) => {
-                            let name = match recipe {
-                                WebhookVerify::HeaderEquals { secret, .. }
-                                | WebhookVerify::HmacSha256 { secret, .. } => secret,
-                            };
-                            // Only the host ever sees this secret, so it needs no hosts grant.
-                            let value = loader::secret_value(config, plugin.id(), name, resolved).ok_or_else(|| {
-                                format!(
-                                    "its webhook is verified with secret `{name}`, which has no value; set plugins.entries.{}.secrets.{name}",
-                                    plugin.id()
-                                )
-                            })?;
-                            Some((recipe.clone(), value))
-                        }
-                        None => None,
-                    },
-                    None => None,
-                };
                 let (tx, rx) = mpsc::channel::<InboundMessage>(256);
                 let instance = ChannelInstance::new(plugin.clone(), tx).map_err(|e| e.to_string())?;
+                instance.webhook_ready()?;
                 instance.start().await.map_err(|e| e.to_string())?;
                 let poller = instance.spawn_poller(shutdown);
                 let drain = self.drain.as_ref().map(watch::Sender::subscribe);
@@ -210,8 +187,7 @@ impl Plugins {
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
                     .push(writer);
-                self.channels
-                    .insert(plugin.id().to_string(), Channel { instance, webhook });
+                self.channels.insert(plugin.id().to_string(), Channel { instance });
                 Ok(())
             }
         }

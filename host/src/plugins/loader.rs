@@ -45,7 +45,8 @@ pub fn secret_value(config: &Config, plugin_id: &str, name: &str, resolved: &Res
         .map(|value| SecretString::from(value.expose().to_string()))
 }
 
-/// The values of the secrets `grant` names, from `plugins.entries.<id>.secrets`. A secret whose
+/// The values of the secrets `grant` names (those the plugin places, and the webhook's
+/// verification secret, which only the host uses), from `plugins.entries.<id>.secrets`. A secret whose
 /// reference did not resolve is left out, so its placeholder is refused (closed, not open).
 pub fn secret_values(
     config: &Config,
@@ -55,9 +56,9 @@ pub fn secret_values(
     grant
         .secrets
         .iter()
-        .filter_map(|secret| {
-            secret_value(config, &grant.plugin_id, &secret.name, resolved).map(|v| (secret.name.clone(), v))
-        })
+        .map(|secret| secret.name.as_str())
+        .chain(grant.webhook_secret.as_deref())
+        .filter_map(|name| secret_value(config, &grant.plugin_id, name, resolved).map(|v| (name.to_string(), v)))
         .collect()
 }
 

@@ -106,8 +106,100 @@ pub struct TestServer {
     state: ServerState,
 }
 
+/// One request as the server received it.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub method: String,
+    pub uri: String,
+    pub headers: Vec<(String, Vec<u8>)>,
+    pub body: Vec<u8>,
+}
+
+impl Received {
+    /// Whether `needle` appears anywhere in the request: URI, header names and values, body.
+    pub fn contains(&self, needle: &str) -> bool {
+        let needle = needle.as_bytes();
+        let has = |hay: &[u8]| hay.windows(needle.len().max(1)).any(|w| w == needle);
+        has(self.uri.as_bytes()) || self.headers.iter().any(|(k, v)| has(k.as_bytes()) || has(v)) || has(&self.body)
+    }
+}
+
+/// `value` percent-encoded, keeping alphanumerics and `keep`; `plus` writes a space as `+`.
+fn percent_encode(value: &str, keep: &str, lower: bool, plus: bool) -> String {
+    let mut out = String::new();
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || keep.as_bytes().contains(&b) {
+            out.push(b as char);
+        } else if b == b' ' && plus {
+            out.push('+');
+        } else if lower {
+            out.push_str(&format!("%{b:02x}"));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The spellings `/reflect?as=<form>` can give a value: what common encoders write.
+pub const REFLECT_FORMS: &[&str] = &[
+    "raw",
+    "python-quote",
+    "python-quote-plus",
+    "js-encode-uri-component",
+    "js-encode-uri",
+    "form",
+    "percent-lower",
+    "json",
+    "json-escaped-slash",
+    "json-all-u",
+    "html-entities",
+    "base64",
+    "base64-basic-auth",
+    "base64url",
+    "header-value",
+    "header-name",
+];
+
+fn reflect(form: &str, value: &str) -> Response {
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    let body = match form {
+        "raw" => value.to_string(),
+        "python-quote" => percent_encode(value, "_.-~/", false, false),
+        "python-quote-plus" => percent_encode(value, "_.-~", false, true),
+        "js-encode-uri-component" => percent_encode(value, "-_.!~*'()", false, false),
+        "js-encode-uri" => percent_encode(value, "-_.!~*'();/?:@&=+$,#", false, false),
+        "form" => percent_encode(value, "*-._", false, true),
+        "percent-lower" => percent_encode(value, "", true, false),
+        "json" => serde_json::json!({ "echo": value }).to_string(),
+        "json-escaped-slash" => format!("{{\"echo\": \"{}\"}}", value.replace('/', "\\/")),
+        "json-all-u" => value.encode_utf16().map(|u| format!("\\u{u:04x}")).collect(),
+        "html-entities" => value.chars().map(|c| format!("&#{};", c as u32)).collect(),
+        "base64" => STANDARD.encode(value),
+        "base64-basic-auth" => STANDARD.encode(format!("user:{value}")),
+        "base64url" => URL_SAFE_NO_PAD.encode(value),
+        "header-value" => {
+            let mut response = "see headers".into_response();
+            if let Ok(v) = HeaderValue::from_str(&percent_encode(value, "-_.~", false, false)) {
+                response.headers_mut().insert("x-reflected", v);
+            }
+            return response;
+        }
+        "header-name" => {
+            let mut response = "see headers".into_response();
+            if let Ok(name) = axum::http::HeaderName::from_bytes(format!("x-{value}").as_bytes()) {
+                response.headers_mut().insert(name, HeaderValue::from_static("1"));
+            }
+            return response;
+        }
+        _ => return StatusCode::BAD_REQUEST.into_response(),
+    };
+    body.into_response()
+}
+
 #[derive(Clone, Default)]
 struct ServerState {
+    received: Arc<Mutex<Vec<Received>>>,
     hits: Arc<Mutex<Vec<String>>>,
     inbox: Arc<Mutex<Vec<serde_json::Value>>>,
     sent: Arc<Mutex<Vec<serde_json::Value>>>,
@@ -189,6 +281,18 @@ async fn handle(
     if let Ok(mut hits) = state.hits.lock() {
         hits.push(format!("{} {}", parts.method, parts.uri));
     }
+    if let Ok(mut received) = state.received.lock() {
+        received.push(Received {
+            method: parts.method.to_string(),
+            uri: parts.uri.to_string(),
+            headers: parts
+                .headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
+                .collect(),
+            body: body.to_vec(),
+        });
+    }
     let headers_json = |headers: &HeaderMap| {
         headers
             .iter()
@@ -247,6 +351,28 @@ async fn handle(
             let ms = query.get("ms").and_then(|s| s.parse().ok()).unwrap_or(1000u64);
             tokio::time::sleep(Duration::from_millis(ms)).await;
             "finally".into_response()
+        }
+        "/reflect" => {
+            // The secret comes from `Authorization: Bearer <v>` or `?key=<v>`.
+            let from_header = parts
+                .headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .map(str::to_string);
+            let value = from_header.or_else(|| query.get("key").cloned()).unwrap_or_default();
+            reflect(query.get("as").map_or("raw", String::as_str), &value)
+        }
+        "/multi-encoding" => {
+            // Two content-encoding headers: a checker that reads only the first sees identity.
+            let mut response = "not really compressed".into_response();
+            response
+                .headers_mut()
+                .append(header::CONTENT_ENCODING, HeaderValue::from_static("identity"));
+            response
+                .headers_mut()
+                .append(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            response
         }
         "/gzip" => {
             let mut response = serde_json::json!({"headers": headers_json(&parts.headers)})
@@ -308,6 +434,11 @@ impl TestServer {
     /// The most requests that were being handled at the same time.
     pub fn max_in_flight(&self) -> usize {
         self.state.max_in_flight.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Every request received so far, in full.
+    pub fn received(&self) -> Vec<Received> {
+        self.state.received.lock().map(|r| r.clone()).unwrap_or_default()
     }
 
     /// Requests received so far (`METHOD /path?query`).

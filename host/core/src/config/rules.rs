@@ -38,6 +38,7 @@ pub fn check(config: &Config, doc: &Value, ctx: &RuleContext<'_>) -> Vec<Issue> 
     logging(config, &mut issues);
     mention_patterns(config, &mut issues);
     secret_refs(config, doc, &mut issues);
+    plugin_secret_slots(config, &mut issues);
     issues
 }
 
@@ -1049,6 +1050,35 @@ fn secret_refs(config: &Config, doc: &Value, issues: &mut Vec<Issue>) {
                     found.source, found.id
                 ),
             ));
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// plugins
+
+/// Operator slot narrowing (`plugins.entries.<id>.secrets.<NAME>.slots`) must at least be made of
+/// valid slots; whether the manifest declares them is known only once the plugin is found.
+fn plugin_secret_slots(config: &Config, issues: &mut Vec<Issue>) {
+    use crate::plugins::slots::{CONFIG_KEYS, SlotSpec};
+    let entries = config.plugins.as_ref().and_then(|p| p.entries.as_ref());
+    for (id, entry) in entries.into_iter().flatten() {
+        for (name, binding) in entry.secrets.iter().flatten() {
+            for (i, slot) in binding.slots().unwrap_or_default().iter().enumerate() {
+                if let Err(message) = SlotSpec::from(slot).to_slot(&CONFIG_KEYS) {
+                    let path = root()
+                        .key("plugins")
+                        .key("entries")
+                        .key(id.as_str())
+                        .key("secrets")
+                        .key(name.as_str())
+                        .key("slots")
+                        .index(i);
+                    issues.push(Issue::error(IssueKind::InvalidValue, path, message).with_hint(
+                        "a slot is one of {\"header\": NAME, \"template\": \"Bearer {}\"}, {\"urlPrefix\": \"https://host/path{}/\"}, {\"query\": NAME}, {\"formField\": NAME}, {\"jsonField\": \"/pointer\"}",
+                    ));
+                }
+            }
         }
     }
 }

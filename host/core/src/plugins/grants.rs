@@ -18,7 +18,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::hosts::{self, HostPattern};
-use super::manifest::{Manifest, OPERATOR_CHOSEN_HOSTS, PluginKind, api_compatible, host_api};
+use super::manifest::{Manifest, OPERATOR_CHOSEN_HOSTS, PluginKind, WebhookVerify, api_compatible, host_api};
+use super::slots::{CONFIG_KEYS, SecretSlot, SlotSpec, describe};
 use crate::config::issue::Issue;
 use crate::config::path::JsonPath;
 use crate::config::schema::plugins::{PluginEntry, PluginMaxima, PluginsConfig};
@@ -47,11 +48,13 @@ pub struct Limits {
     pub http_timeout_ms: u64,
 }
 
-/// A secret the plugin may use, and where it may be sent.
+/// A secret the plugin may use: the hosts it may be sent to and the slots of a request it may
+/// fill there.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SecretGrant {
     pub name: String,
     pub hosts: Vec<HostPattern>,
+    pub slots: Vec<SecretSlot>,
 }
 
 /// Everything a loaded plugin may do.
@@ -64,6 +67,10 @@ pub struct EffectiveGrant {
     #[serde(serialize_with = "serialize_nets")]
     pub private_networks: Vec<IpNet>,
     pub secrets: Vec<SecretGrant>,
+    /// The secret that verifies the channel's webhook requests (`[channel.webhook]`): only the
+    /// host ever uses its value, and it is scrubbed from everything the plugin is handed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook_secret: Option<String>,
     pub kv_quota_bytes: u64,
     pub sandbox_exec: bool,
     pub limits: Limits,
@@ -320,13 +327,77 @@ pub fn decide(manifest: &Manifest, plugins: &PluginsConfig) -> Decision {
             withheld.push(format!("secret {}: none of its hosts is granted", request.name));
             continue;
         }
+        let declared = match request.parsed_slots() {
+            Ok(slots) => slots,
+            Err(e) => {
+                return refuse(
+                    "invalid-grant",
+                    format!("capabilities.secrets {}: {e}", request.name),
+                    "fix the plugin's manifest".into(),
+                );
+            }
+        };
+        let mut slots = match binding.slots() {
+            None => declared.clone(),
+            Some(narrow) => {
+                let mut kept = Vec::new();
+                for (i, spec) in narrow.iter().enumerate() {
+                    let path = format!("{entry_path}.secrets.{}.slots[{i}]", request.name);
+                    let slot = match SlotSpec::from(spec).to_slot(&CONFIG_KEYS) {
+                        Ok(slot) => slot,
+                        Err(e) => return refuse("invalid-grant", format!("{path}: {e}"), format!("fix {path}")),
+                    };
+                    if declared.contains(&slot) {
+                        kept.push(slot);
+                    } else {
+                        withheld.push(format!(
+                            "secret {}: {path} ({slot}) is not a slot the manifest declares ({}), so it is not granted",
+                            request.name,
+                            describe(&declared)
+                        ));
+                    }
+                }
+                kept
+            }
+        };
+        // A URL prefix carries its own host, which must still be granted for this secret.
+        slots.retain(|slot| match slot {
+            SecretSlot::UrlPrefix(prefix) => {
+                let kept = prefix
+                    .host_pattern()
+                    .is_some_and(|p| allowed_hosts.iter().any(|h| h.covers(&p)));
+                if !kept {
+                    withheld.push(format!(
+                        "secret {}: slot {slot} goes to a host that is not granted for it",
+                        request.name
+                    ));
+                }
+                kept
+            }
+            _ => true,
+        });
+        if slots.is_empty() {
+            withheld.push(format!(
+                "secret {}: no slot is left for it, so its placeholder is refused everywhere",
+                request.name
+            ));
+            continue;
+        }
         secrets.push(SecretGrant {
             name: request.name.clone(),
             hosts: allowed_hosts,
+            slots,
         });
     }
+    let webhook_secret = manifest
+        .channel
+        .as_ref()
+        .and_then(|c| c.webhook.as_ref())
+        .map(|recipe| match recipe {
+            WebhookVerify::HeaderEquals { secret, .. } | WebhookVerify::HmacSha256 { secret, .. } => secret.clone(),
+        });
     for name in bindings.keys() {
-        if !manifest.capabilities.secrets.iter().any(|s| &s.name == name) {
+        if !manifest.capabilities.secrets.iter().any(|s| &s.name == name) && webhook_secret.as_ref() != Some(name) {
             withheld.push(format!(
                 "secret {name}: bound by the operator but not requested by the manifest (ignored)"
             ));
@@ -395,6 +466,7 @@ pub fn decide(manifest: &Manifest, plugins: &PluginsConfig) -> Decision {
         http,
         private_networks,
         secrets,
+        webhook_secret,
         kv_quota_bytes,
         sandbox_exec,
         limits: limits(manifest, &entry, &maxima),
@@ -573,9 +645,11 @@ private-network = true"#,
 [[capabilities.secrets]]
 name = "TOKEN"
 hosts = ["api.example.com", "up.example.com"]
+slots = [{ header = "Authorization", template = "Bearer {}" }, { url-prefix = "https://up.example.com/u/{}/" }, { query = "key" }]
 [[capabilities.secrets]]
 name = "UNBOUND"
-hosts = ["api.example.com"]"#,
+hosts = ["api.example.com"]
+slots = [{ header = "X-Key" }]"#,
         );
         let g = load(
             &m,
@@ -595,6 +669,80 @@ hosts = ["api.example.com"]"#,
             names(&g.secret("TOKEN").unwrap().hosts),
             ["up.example.com"],
             "a secret only goes to granted hosts"
+        );
+    }
+
+    #[test]
+    fn slots_are_the_manifests_narrowed_by_the_operator() {
+        let m = manifest(
+            r#"http = ["api.example.com", "up.example.com"]
+[[capabilities.secrets]]
+name = "TOKEN"
+hosts = ["api.example.com", "up.example.com"]
+slots = [{ header = "Authorization", template = "Bearer {}" }, { url-prefix = "https://up.example.com/u/{}/" }, { query = "key" }]"#,
+        );
+        let slots = |g: &EffectiveGrant| -> Vec<String> {
+            g.secret("TOKEN")
+                .map(|s| s.slots.iter().map(ToString::to_string).collect())
+                .unwrap_or_default()
+        };
+        let all = load(
+            &m,
+            json!({"allow": ["demo"], "entries": {"demo": {"secrets": {"TOKEN": "t"}}}}),
+        );
+        assert_eq!(
+            slots(&all),
+            [
+                "header `Authorization: Bearer {}`",
+                "URL prefix `https://up.example.com/u/{}/`",
+                "query parameter `key`"
+            ]
+        );
+        let narrowed = load(
+            &m,
+            json!({"allow": ["demo"], "entries": {"demo": {"secrets": {"TOKEN": {"value": "t", "slots": [
+                {"header": "Authorization", "template": "Bearer {}"},
+                {"jsonField": "/token"}
+            ]}}}}}),
+        );
+        assert_eq!(slots(&narrowed), ["header `Authorization: Bearer {}`"]);
+        assert!(
+            narrowed
+                .withheld
+                .iter()
+                .any(|w| w.contains("JSON field `/token`") && w.contains("not a slot the manifest declares")),
+            "{:?}",
+            narrowed.withheld
+        );
+        // Narrowing the hosts drops the URL prefix that goes elsewhere.
+        let hosts = load(
+            &m,
+            json!({"allow": ["demo"], "entries": {"demo": {"secrets": {"TOKEN": {"value": "t", "hosts": ["api.example.com"]}}}}}),
+        );
+        assert_eq!(
+            slots(&hosts),
+            ["header `Authorization: Bearer {}`", "query parameter `key`"]
+        );
+        // No slot left: no secret at all.
+        let none = load(
+            &m,
+            json!({"allow": ["demo"], "entries": {"demo": {"secrets": {"TOKEN": {"value": "t", "slots": []}}}}}),
+        );
+        assert!(none.secret("TOKEN").is_none());
+        assert!(
+            none.withheld.iter().any(|w| w.contains("no slot is left")),
+            "{:?}",
+            none.withheld
+        );
+        // A malformed operator slot is a refusal naming its path.
+        let bad = refusal(
+            &m,
+            json!({"allow": ["demo"], "entries": {"demo": {"secrets": {"TOKEN": {"value": "t", "slots": [{"query": "a", "formField": "b"}]}}}}}),
+        );
+        assert_eq!(bad.code, "invalid-grant");
+        assert!(
+            bad.reason.contains("plugins.entries.demo.secrets.TOKEN.slots[0]"),
+            "{bad:?}"
         );
     }
 

@@ -19,6 +19,7 @@
 //! [[capabilities.secrets]]
 //! name = "EXAMPLE_TOKEN"
 //! hosts = ["api.example.com"]
+//! slots = [{ header = "Authorization", template = "Bearer {}" }]
 //!
 //! [limits]               # what the plugin needs; the operator's limits cap it
 //! memory-mb = 32
@@ -33,6 +34,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::hosts::HostPattern;
+use super::slots::{MANIFEST_KEYS, ManifestSlot, SecretSlot, SlotSpec};
 
 /// Manifest file name inside a plugin directory or package.
 pub const MANIFEST_FILE: &str = "openclaw-plugin.toml";
@@ -78,6 +80,19 @@ pub struct SecretRequest {
     pub name: String,
     /// Hosts the secret may be sent to.
     pub hosts: Vec<String>,
+    /// Where in a request to those hosts the value may go (see [`super::slots`]).
+    #[serde(default)]
+    pub slots: Vec<ManifestSlot>,
+}
+
+impl SecretRequest {
+    /// The parsed slots (a manifest that passed [`Manifest::parse`] has only valid ones).
+    pub fn parsed_slots(&self) -> Result<Vec<SecretSlot>, String> {
+        self.slots
+            .iter()
+            .map(|s| SlotSpec::from(s).to_slot(&MANIFEST_KEYS))
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -259,8 +274,42 @@ impl Manifest {
                     "name at least one host the secret may be sent to".into(),
                 ));
             }
+            let mut hosts = Vec::new();
             for (j, host) in secret.hosts.iter().enumerate() {
-                HostPattern::parse(host).map_err(|e| err(&format!("capabilities.secrets[{i}].hosts[{j}]"), e))?;
+                hosts.push(
+                    HostPattern::parse(host).map_err(|e| err(&format!("capabilities.secrets[{i}].hosts[{j}]"), e))?,
+                );
+            }
+            if secret.slots.is_empty() {
+                return Err(err(
+                    &format!("capabilities.secrets[{i}].slots"),
+                    format!(
+                        "name where the value of \"{}\" goes, e.g. slots = [{{ header = \"Authorization\", template = \"Bearer {{}}\" }}] \
+                         or [{{ url-prefix = \"https://api.example.com/bot{{}}/\" }}]; other slot kinds: query, form-field, json-field",
+                        secret.name
+                    ),
+                ));
+            }
+            for (j, slot) in secret.slots.iter().enumerate() {
+                let field = format!("capabilities.secrets[{i}].slots[{j}]");
+                let slot = SlotSpec::from(slot)
+                    .to_slot(&MANIFEST_KEYS)
+                    .map_err(|e| err(&field, e))?;
+                if let SecretSlot::UrlPrefix(prefix) = &slot
+                    && !prefix
+                        .host_pattern()
+                        .is_some_and(|p| hosts.iter().any(|h| h.covers(&p)))
+                {
+                    return Err(err(
+                        &field,
+                        format!(
+                            "the URL prefix goes to {}:{}, which is not among the secret's hosts ({})",
+                            prefix.host,
+                            prefix.port,
+                            secret.hosts.join(", ")
+                        ),
+                    ));
+                }
             }
         }
         match (manifest.kind, &manifest.channel) {
@@ -332,6 +381,7 @@ kv-quota-bytes = 4096
 [[capabilities.secrets]]
 name = "EXAMPLE_TOKEN"
 hosts = ["api.example.com"]
+slots = [{ header = "Authorization", template = "Bearer {}" }, { url-prefix = "https://api.example.com/v1/{}/" }]
 
 [limits]
 memory-mb = 32
@@ -367,6 +417,25 @@ type = "object"
                 "capabilities.secrets[0].name",
             ),
             (GOOD.replace("kind = \"tool\"", "kind = \"channel\""), "channel"),
+            (
+                GOOD.replace(
+                    "slots = [{ header = \"Authorization\", template = \"Bearer {}\" }, { url-prefix = \"https://api.example.com/v1/{}/\" }]\n",
+                    "",
+                ),
+                "capabilities.secrets[0].slots",
+            ),
+            (
+                GOOD.replace("template = \"Bearer {}\"", "template = \"Bearer\""),
+                "capabilities.secrets[0].slots[0]",
+            ),
+            (
+                GOOD.replace("https://api.example.com/v1/{}/", "https://evil.example.net/v1/{}/"),
+                "capabilities.secrets[0].slots[1]",
+            ),
+            (
+                GOOD.replace("{ url-prefix =", "{ url-prefix = \"https://api.example.com/{}\", query ="),
+                "capabilities.secrets[0].slots[1]",
+            ),
         ];
         for (text, field) in cases {
             let err = Manifest::parse(&text, "m.toml").unwrap_err();

@@ -5,4 +5,5 @@ pub mod grants;
 pub mod hosts;
 pub mod manifest;
 pub mod selection;
+pub mod slots;
 pub mod webhook;

@@ -1,3 +1,4 @@
-//! Security policy that is pure data in, data out: redaction now; audit rules and fixes later.
+//! Security policy that is pure data in, data out: redaction and the scrubbing of known secret values now; audit rules and fixes later.
 
 pub mod redact;
+pub mod scrub;

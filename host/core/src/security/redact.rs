@@ -16,6 +16,7 @@
 
 use std::borrow::Cow;
 
+use super::scrub::SecretScrubber;
 use regex::{Regex, RegexSet};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -152,7 +153,7 @@ pub struct Redactor {
     rules: Vec<Rule>,
     /// Fast "does anything match at all" check so clean lines are not copied.
     any: RegexSet,
-    known: Option<Regex>,
+    known: Option<SecretScrubber>,
     sensitive_field: Regex,
 }
 
@@ -254,18 +255,16 @@ impl Redactor {
         }
         let any = RegexSet::new(sources.iter().map(|(s, _)| s)).map_err(|e| internal("<combined>", e))?;
 
-        let mut literals: Vec<&str> = known_secrets
+        // Exact values are found by the same scrubber that guards plugins, so a secret echoed
+        // percent-encoded, JSON-escaped or in base64 is hidden in the log too.
+        let literals: Vec<&str> = known_secrets
             .into_iter()
             .filter(|s| s.chars().count() >= MIN_KNOWN_SECRET_LEN)
             .collect();
-        // Longest first so a secret that contains another is replaced whole.
-        literals.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        literals.dedup();
         let known = if literals.is_empty() {
             None
         } else {
-            let alternation = literals.iter().map(|s| regex::escape(s)).collect::<Vec<_>>().join("|");
-            Some(Regex::new(&alternation).map_err(|e| internal("<known secrets>", e))?)
+            Some(SecretScrubber::new(literals.into_iter().map(|v| ("[redacted]", v))))
         };
         let sensitive_field = Regex::new(SENSITIVE_FIELD).map_err(|e| internal("<sensitive field>", e))?;
         Ok(Self {
@@ -285,9 +284,9 @@ impl Redactor {
     pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let mut out = Cow::Borrowed(text);
         if let Some(known) = &self.known
-            && known.is_match(&out)
+            && let Cow::Owned(scrubbed) = known.scrub(&out)
         {
-            out = Cow::Owned(known.replace_all(&out, "[redacted]").into_owned());
+            out = Cow::Owned(scrubbed);
         }
         if self.mode == RedactMode::Off || !self.any.is_match(&out) {
             return out;

@@ -32,6 +32,7 @@ impl Channel for Probe {
             "path": request.path,
             "query": request.query,
             "header": request.header("x-probe"),
+            "headers": request.headers,
             "body": String::from_utf8_lossy(&request.body),
         });
         Ok(WebhookResponse {

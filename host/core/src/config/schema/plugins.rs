@@ -66,6 +66,41 @@ pub struct ScopedSecret {
     pub value: SecretInput,
     /// Hosts the secret may be sent to (intersected with the manifest's hosts for it).
     pub hosts: Option<Vec<String>>,
+    /// Where in a request the value may go: a subset of the slots the manifest declares for it
+    /// (`{"header": "Authorization", "template": "Bearer {}"}`, `{"urlPrefix": "https://…/bot{}/"}`,
+    /// `{"query": "key"}`, `{"formField": "token"}`, `{"jsonField": "/token"}`).
+    pub slots: Option<Vec<ConfigSlot>>,
+}
+
+/// A secret slot as the config writes it (camelCase); see `openclaw_core::plugins::slots`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ConfigSlot {
+    /// A header name; its whole value is `template` with the secret in place of `{}`.
+    pub header: Option<String>,
+    /// With `header`: the header value around the secret (default `{}`), e.g. `Bearer {}`.
+    pub template: Option<String>,
+    /// The request URL starts with this, the secret in place of `{}`.
+    pub url_prefix: Option<String>,
+    /// A query parameter whose whole value is the secret.
+    pub query: Option<String>,
+    /// A field of an `application/x-www-form-urlencoded` body whose whole value is the secret.
+    pub form_field: Option<String>,
+    /// A JSON pointer (`/token`) to the string in a JSON body that is the secret.
+    pub json_field: Option<String>,
+}
+
+impl From<&ConfigSlot> for crate::plugins::slots::SlotSpec {
+    fn from(s: &ConfigSlot) -> Self {
+        Self {
+            header: s.header.clone(),
+            template: s.template.clone(),
+            url_prefix: s.url_prefix.clone(),
+            query: s.query.clone(),
+            form_field: s.form_field.clone(),
+            json_field: s.json_field.clone(),
+        }
+    }
 }
 
 impl PluginSecretBinding {
@@ -80,6 +115,13 @@ impl PluginSecretBinding {
         match self {
             Self::Value(_) => None,
             Self::Scoped(s) => s.hosts.as_deref(),
+        }
+    }
+
+    pub fn slots(&self) -> Option<&[ConfigSlot]> {
+        match self {
+            Self::Value(_) => None,
+            Self::Scoped(s) => s.slots.as_deref(),
         }
     }
 }
