@@ -39,6 +39,10 @@ use serde_json::Value;
 /// has no room for a message, so a refusal arrives as `internal-error("denied: <reason>")`.
 pub const DENIED_PREFIX: &str = "denied: ";
 
+/// How the gateway marks a limit it reached for this plugin (the responses it holds would pass
+/// its memory limit): `internal-error("limit exceeded: <reason>")`.
+pub const LIMIT_PREFIX: &str = "limit exceeded: ";
+
 /// The placeholder the gateway replaces with the secret `name`, in the slots the secret is bound
 /// to (see the module docs) on requests to its hosts.
 pub fn secret(name: &str) -> String {
@@ -347,10 +351,15 @@ pub(crate) fn wasi_send(request: &Request) -> Result<Response, HttpError> {
                 "this call used up its host-call budget (plugins.entries.<id>.limits.hostCalls)".into(),
             ),
             // The gateway's refusals carry their reason this way (see the module docs).
-            ErrorCode::InternalError(Some(m)) => match m.strip_prefix(DENIED_PREFIX) {
-                Some(reason) => HttpError::Denied(reason.to_string()),
-                None => HttpError::Failed(m),
-            },
+            ErrorCode::InternalError(Some(m)) => {
+                if let Some(reason) = m.strip_prefix(DENIED_PREFIX) {
+                    HttpError::Denied(reason.to_string())
+                } else if let Some(reason) = m.strip_prefix(LIMIT_PREFIX) {
+                    HttpError::LimitExceeded(reason.to_string())
+                } else {
+                    HttpError::Failed(m)
+                }
+            }
             other => HttpError::Failed(format!("{other:?}")),
         }
     }

@@ -269,7 +269,7 @@ fn main() {
 /// Starts 1000 channel instances, polls each once and keeps them alive; reports RSS. They share
 /// one inbound queue, as a gateway's instances of one channel do.
 async fn live_instances(plugin: &Arc<openclaw_runtime::LoadedPlugin>) {
-    let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
+    let (tx, mut rx) = openclaw_runtime::inbound::inbound_queue();
     let before = rss_kib();
     let mut channels = Vec::new();
     for _ in 0..1000 {

@@ -7,7 +7,7 @@ pub mod tool {
     wasmtime::component::bindgen!({
         world: "tool-plugin",
         path: "../../wit",
-        imports: { default: async },
+        imports: { default: async | trappable },
         exports: { default: async },
     });
 }
@@ -16,7 +16,7 @@ pub mod channel {
     wasmtime::component::bindgen!({
         world: "channel-plugin",
         path: "../../wit",
-        imports: { default: async },
+        imports: { default: async | trappable },
         exports: { default: async },
         with: {
             "openclaw:plugin/types": super::tool::openclaw::plugin::types,

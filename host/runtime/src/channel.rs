@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use tokio::sync::{Mutex, mpsc, watch};
+use tokio::sync::{Mutex, watch};
 use wasmtime::Store;
 
 use openclaw_core::plugins::manifest::WebhookVerify;
@@ -19,10 +19,12 @@ use secrecy::ExposeSecret;
 
 use crate::bindings::channel::ChannelPlugin;
 use crate::bindings::channel::openclaw::plugin::channel_types::{self as wit, ChannelError};
+use crate::budget::CHANNEL_WINDOW;
 use crate::error::CallError;
+use crate::inbound::InboundSender;
 use crate::runtime::{LoadedPlugin, classify_parts, new_store_with};
 use crate::store::StoreState;
-use crate::types::{InboundMessage, OutboundMessage, SendReceipt, WebhookRequest, WebhookResponse};
+use crate::types::{OutboundMessage, SendReceipt, WebhookRequest, WebhookResponse};
 
 pub const BACKOFF_FIRST: Duration = Duration::from_secs(1);
 pub const BACKOFF_MAX: Duration = Duration::from_secs(300);
@@ -39,7 +41,7 @@ struct Live {
 /// A running channel plugin.
 pub struct ChannelInstance {
     plugin: Arc<LoadedPlugin>,
-    inbound: mpsc::Sender<InboundMessage>,
+    inbound: InboundSender,
     live: Mutex<Option<Live>>,
     failures: AtomicU32,
     retry_at: std::sync::Mutex<Option<Instant>>,
@@ -74,7 +76,7 @@ pub fn backoff(failures: u32) -> Duration {
 impl ChannelInstance {
     /// Wraps a loaded channel plugin; inbound messages go to `inbound`. Nothing runs until the
     /// first call (or [`ChannelInstance::start`]).
-    pub fn new(plugin: Arc<LoadedPlugin>, inbound: mpsc::Sender<InboundMessage>) -> Result<Arc<Self>, CallError> {
+    pub fn new(plugin: Arc<LoadedPlugin>, inbound: InboundSender) -> Result<Arc<Self>, CallError> {
         if plugin.channel_pre().is_none() {
             return Err(CallError::WrongKind {
                 plugin: plugin.id().to_string(),
@@ -119,10 +121,15 @@ impl ChannelInstance {
         self.failures.store(0, Ordering::Relaxed);
     }
 
+    /// Arms the deadline for one call. Budgets are not refilled per call but per window: a
+    /// channel that returns from `poll` quickly must not get a fresh allowance each time.
     fn prepare(&self, store: &mut Store<StoreState>) {
         let data = store.data_mut();
-        data.budget.reset();
-        data.deadline = Instant::now() + self.plugin.timeout_budget();
+        let now = Instant::now();
+        if data.budget.roll_window(CHANNEL_WINDOW, now) {
+            data.deliveries = Default::default();
+        }
+        data.deadline = now + self.plugin.timeout_budget();
     }
 
     /// Builds and starts an instance unless one is running.

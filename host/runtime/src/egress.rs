@@ -29,7 +29,10 @@ use wasmtime_wasi_http::{Error as HttpError, ForbiddenHeaderFilter, RequestOptio
 
 use openclaw_core::plugins::hosts::{self, HostPattern, classify, default_port};
 
-use crate::budget::Budget;
+use openclaw_core::security::text::neutralize_controls;
+
+use crate::account::{BODY_CHUNK_BYTES, Charge, MemoryAccount};
+use crate::budget::{Admission, Budget, RateWindow};
 use crate::secrets::{Destination, Scrubber, SecretBook};
 
 /// The largest request body a plugin may send.
@@ -87,8 +90,18 @@ impl Resolve for StaticResolver {
     }
 }
 
+/// The `tracing` target of security events (refused requests, refused authentication): the log
+/// gives them their own budget, so a flood of ordinary lines cannot push them out.
+pub const SECURITY_TARGET: &str = "openclaw::security";
+
+/// Refused requests of one plugin logged per window.
+pub const DENIALS_PER_WINDOW: u64 = 50;
+pub const DENIAL_WINDOW: Duration = Duration::from_secs(60);
+
 /// Everything one plugin's outbound HTTP is checked against.
 pub struct EgressPolicy {
+    /// Refused requests logged per window (see [`deny`]).
+    pub denials: RateWindow,
     pub plugin_id: String,
     pub hosts: Vec<HostPattern>,
     pub private_networks: Vec<IpNet>,
@@ -129,14 +142,16 @@ pub fn default_tls() -> Result<Arc<rustls::ClientConfig>, rustls::Error> {
 pub struct EgressHooks {
     pub policy: Arc<EgressPolicy>,
     pub budget: Arc<Budget>,
+    pub account: Arc<MemoryAccount>,
     pub in_flight: Arc<tokio::sync::Semaphore>,
 }
 
 impl EgressHooks {
-    pub fn new(policy: Arc<EgressPolicy>, budget: Arc<Budget>) -> Self {
+    pub fn new(policy: Arc<EgressPolicy>, budget: Arc<Budget>, account: Arc<MemoryAccount>) -> Self {
         Self {
             policy,
             budget,
+            account,
             in_flight: Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_REQUESTS)),
         }
     }
@@ -145,6 +160,15 @@ impl EgressHooks {
 impl WasiHttpHooks for EgressHooks {
     fn forbidden_header_filter(&mut self) -> ForbiddenHeaderFilter {
         Arc::new(forbidden_header)
+    }
+
+    // A body written but not sent holds at most two small chunks (see `crate::account`).
+    fn p2_outgoing_body_buffer_chunks(&mut self) -> usize {
+        1
+    }
+
+    fn p2_outgoing_body_chunk_size(&mut self) -> usize {
+        BODY_CHUNK_BYTES
     }
 
     fn send_request(
@@ -167,6 +191,7 @@ impl WasiHttpHooks for EgressHooks {
         let within_budget = self.budget.spend();
         let budget_message = self.budget.exhausted_message();
         let in_flight = self.in_flight.clone();
+        let account = self.account.clone();
         Box::new(async move {
             if !within_budget {
                 deny(&policy, &budget_message);
@@ -176,15 +201,45 @@ impl WasiHttpHooks for EgressHooks {
                 .acquire_owned()
                 .await
                 .map_err(|_| HttpError::ConnectionLimitReached)?;
-            let response = send(&policy, request, options).await?;
+            let response = send(&policy, request, options, &account).await?;
             let done: Box<dyn Future<Output = Result<(), HttpError>> + Send> = Box::new(async { Ok(()) });
             Ok((response, done))
         })
     }
 }
 
+/// Logs a refused request as a security event, at most [`DENIALS_PER_WINDOW`] per plugin per
+/// window; the rest are counted and reported once, so a plugin cannot flood the log.
 fn deny(policy: &EgressPolicy, reason: &str) {
-    tracing::warn!(target: "openclaw::plugins", plugin = %policy.plugin_id, "HTTP request refused: {reason}");
+    match policy.denials.admit(Instant::now()) {
+        Admission::Suppress => return,
+        Admission::AdmitAfterSuppressed(count) => report_suppressed_denials(policy, count),
+        Admission::Admit => {}
+    }
+    let reason = neutralize_controls(reason);
+    tracing::warn!(target: SECURITY_TARGET, plugin = %policy.plugin_id, event = "egress-denied", "HTTP request refused: {reason}");
+}
+
+fn report_suppressed_denials(policy: &EgressPolicy, count: u64) {
+    tracing::warn!(
+        target: SECURITY_TARGET,
+        plugin = %policy.plugin_id,
+        event = "egress-denied",
+        suppressed = count,
+        "{count} more refused HTTP requests of this plugin were not logged (more than {} in {} s)",
+        policy.denials.limit(),
+        policy.denials.window().as_secs()
+    );
+}
+
+impl EgressPolicy {
+    /// Reports refused requests the rate limit kept out of the log and nobody reported yet.
+    pub fn report_suppressed_denials(&self) {
+        let count = self.denials.take_suppressed();
+        if count > 0 {
+            report_suppressed_denials(self, count);
+        }
+    }
 }
 
 /// Marks a refusal that carries its reason to the guest: `wasi:http`'s `http-request-denied`
@@ -355,6 +410,7 @@ async fn send(
     policy: &EgressPolicy,
     request: http::Request<WasiBody>,
     options: Option<RequestOptions>,
+    account: &Arc<MemoryAccount>,
 ) -> Result<http::Response<WasiBody>, HttpError> {
     let started = Instant::now();
     let deadline = started + policy.timeout;
@@ -501,9 +557,55 @@ async fn send(
     let mut scrubbed_headers = policy.scrubber.scrub_headers(&parts.headers);
     scrubbed_headers.remove(header::TRANSFER_ENCODING);
     scrubbed_headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    // The response stays in host memory until the guest drops it: charge it to the grant.
+    let held = body.len() as u64
+        + scrubbed_headers
+            .iter()
+            .map(|(k, v)| (k.as_str().len() + v.len()) as u64)
+            .sum::<u64>();
+    let Some(charge) = account.charge(held) else {
+        let reason = format!(
+            "limit exceeded: holding this {held}-byte response would take the plugin past its {} MiB memory limit \
+             (with its memory and the responses it still holds); read and drop responses before fetching more",
+            account.limit() >> 20
+        );
+        deny(policy, &reason);
+        return Err(HttpError::InternalError(Some(reason)));
+    };
     parts.headers = scrubbed_headers;
-    let body: WasiBody = Full::new(body).map_err(|never| match never {}).boxed_unsync();
+    let body: WasiBody = Charged {
+        inner: Full::new(body),
+        _charge: charge,
+    }
+    .map_err(|never| match never {})
+    .boxed_unsync();
     Ok(http::Response::from_parts(parts, body))
+}
+
+/// A response body whose bytes stay charged to the store's memory account until it is dropped.
+struct Charged {
+    inner: Full<Bytes>,
+    _charge: Charge,
+}
+
+impl http_body::Body for Charged {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 /// A content or transfer coding other than identity (and chunked framing, which hyper removes),

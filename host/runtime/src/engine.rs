@@ -19,6 +19,9 @@ use openclaw_core::plugins::grants::MAX_MEMORY_MB;
 /// The wasmtime release this host is built with (all wasmtime crates are pinned to it).
 pub const WASMTIME_VERSION: &str = "48.0.8";
 
+/// The native stack a guest may use; deep recursion past it traps as a stack overflow.
+pub const MAX_WASM_STACK: usize = 1 << 20;
+
 /// How often the epoch advances. Deadlines are measured in these ticks, so a plugin overruns its
 /// timeout by at most one tick.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -64,7 +67,7 @@ fn base_config() -> Config {
     let mut config = Config::new();
     config.epoch_interruption(true);
     // Guests get a bounded native stack: deep recursion traps instead of growing without end.
-    config.max_wasm_stack(1 << 20);
+    config.max_wasm_stack(MAX_WASM_STACK);
     config
 }
 

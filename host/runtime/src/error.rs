@@ -118,6 +118,40 @@ pub enum CallError {
         detail: String,
     },
 
+    #[error(
+        "plugin \"{plugin}\" made the host copy more than {limit_mb} MiB out of its memory in one call (log lines, storage, messages, its result) and was stopped"
+    )]
+    CopyLimit { plugin: String, limit_mb: u64 },
+
+    #[error(
+        "plugin \"{plugin}\" held more than {entries} host resources at once (open files and directories, HTTP \
+         requests, responses and header fields) and was stopped; raise plugins.entries.{plugin}.limits.memoryMb if it \
+         really needs more{detail}"
+    )]
+    ResourceLimit {
+        plugin: String,
+        entries: u64,
+        detail: String,
+    },
+
+    #[error(
+        "plugin \"{plugin}\" put more than {limit_kib} KiB into one set of HTTP header fields and was stopped{detail}"
+    )]
+    HeaderLimit {
+        plugin: String,
+        limit_kib: u64,
+        detail: String,
+    },
+
+    #[error(
+        "plugin \"{plugin}\" exited (status {status}) instead of returning{detail}; the gateway discarded its instance"
+    )]
+    Exited {
+        plugin: String,
+        status: i32,
+        detail: String,
+    },
+
     #[error("plugin \"{plugin}\" returned a result that is not JSON: {message}")]
     BadResult { plugin: String, message: String },
 

@@ -1,9 +1,15 @@
 //! Per-plugin key-value storage with a byte quota, persisted under the state directory.
 //!
 //! One file per key (named by the SHA-256 of the key, so any UTF-8 key is a safe file name),
-//! written atomically: a crash loses at most the write in flight. The index lives in memory; the
-//! quota counts key and value bytes. Writes of one plugin are serialised so the file on disk
-//! always matches the last acknowledged write.
+//! written atomically: a crash loses at most the write in flight. The index lives in memory.
+//! Writes of one plugin are serialised so the file on disk always matches the last acknowledged
+//! write.
+//!
+//! The quota counts what a key really costs: its bytes, its value's bytes, and
+//! [`KEY_OVERHEAD_BYTES`] for the file, the index entry and the directory entry; and the number of
+//! keys is capped ([`MAX_KEYS`], or fewer for a small quota). A write touches only its own file:
+//! stale temp files of interrupted writes are swept once, when the store opens, not on every
+//! write, so a write costs the same with ten keys or ten thousand.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -12,10 +18,15 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
 
-use openclaw_state::{FILE_MODE, ensure_private_dir, write_atomic};
+use openclaw_state::{FILE_MODE, ensure_private_dir, sweep_stale_temps_in, write_atomic_unswept};
 
 /// Longest key, in bytes.
 pub const MAX_KEY_BYTES: usize = 256;
+/// What a key costs beyond its key and value bytes: a file (inode and directory entry) and the
+/// in-memory index entry.
+pub const KEY_OVERHEAD_BYTES: u64 = 256;
+/// Most keys one plugin may hold, whatever its quota.
+pub const MAX_KEYS: usize = 10_000;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KvError {
@@ -74,7 +85,7 @@ fn check_key(key: &str) -> Result<(), KvError> {
 }
 
 fn cost(key: &str, value: &[u8]) -> u64 {
-    (key.len() + value.len()) as u64
+    (key.len() + value.len()) as u64 + KEY_OVERHEAD_BYTES
 }
 
 impl KvStore {
@@ -82,6 +93,7 @@ impl KvStore {
     /// or whose name does not match their key, are skipped with a warning.
     pub fn open(dir: &Path, quota: u64) -> Result<Self, KvError> {
         ensure_private_dir(dir).map_err(|e| KvError::Io(e.to_string()))?;
+        sweep_stale_temps_in(dir);
         let mut index = Index::default();
         let entries = fs::read_dir(dir).map_err(|e| KvError::Io(format!("reading {}: {e}", dir.display())))?;
         for entry in entries.flatten() {
@@ -113,6 +125,11 @@ impl KvStore {
         self.quota
     }
 
+    /// Most keys this store may hold: [`MAX_KEYS`], or as many empty keys as the quota pays for.
+    pub fn max_keys(&self) -> usize {
+        MAX_KEYS.min((self.quota / KEY_OVERHEAD_BYTES) as usize)
+    }
+
     pub async fn used(&self) -> u64 {
         self.index.lock().await.used
     }
@@ -125,19 +142,26 @@ impl KvStore {
     pub async fn set(&self, key: &str, value: Vec<u8>) -> Result<(), KvError> {
         check_key(key)?;
         let mut index = self.index.lock().await;
-        let old = index.entries.get(key).map_or(0, |v| cost(key, v));
-        let new_used = index.used - old + cost(key, &value);
+        let existing = index.entries.get(key).map(|v| cost(key, v));
+        if existing.is_none() && index.entries.len() >= self.max_keys() {
+            return Err(KvError::Quota(format!(
+                "the store holds {} keys, the most it may (each key costs {KEY_OVERHEAD_BYTES} bytes of the quota \
+                 besides its data, and at most {MAX_KEYS} are kept); delete keys or raise plugins.entries.<id>.kv.quotaBytes",
+                index.entries.len()
+            )));
+        }
+        let new_used = index.used - existing.unwrap_or(0) + cost(key, &value);
         if new_used > self.quota {
             return Err(KvError::Quota(format!(
-                "storing {} bytes under \"{key}\" would use {new_used} of the {}-byte quota \
-                 (raise plugins.entries.<id>.kv.quotaBytes or delete keys)",
+                "storing {} bytes under \"{key}\" would use {new_used} of the {}-byte quota (each key also \
+                 costs {KEY_OVERHEAD_BYTES} bytes); raise plugins.entries.<id>.kv.quotaBytes or delete keys",
                 value.len(),
                 self.quota
             )));
         }
         let path = self.dir.join(file_name(key));
         let bytes = encode(key, &value);
-        tokio::task::spawn_blocking(move || write_atomic(&path, &bytes, FILE_MODE))
+        tokio::task::spawn_blocking(move || write_atomic_unswept(&path, &bytes, FILE_MODE))
             .await
             .map_err(|e| KvError::Io(e.to_string()))?
             .map_err(|e| KvError::Io(e.to_string()))?;
@@ -185,11 +209,12 @@ mod tests {
     async fn persists_and_enforces_quota() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("kv");
-        let store = KvStore::open(&dir, 20).unwrap();
+        let quota = 2 * KEY_OVERHEAD_BYTES + 20;
+        let store = KvStore::open(&dir, quota).unwrap();
         store.set("a", b"12345".to_vec()).await.unwrap();
         store.set("ab", b"xyz".to_vec()).await.unwrap();
-        assert_eq!(store.used().await, 11);
-        let over = store.set("big", vec![0; 20]).await.unwrap_err();
+        assert_eq!(store.used().await, 11 + 2 * KEY_OVERHEAD_BYTES);
+        let over = store.set("ab", vec![0; 20]).await.unwrap_err();
         assert!(matches!(over, KvError::Quota(_)), "{over}");
         // Replacing a value only counts the difference.
         store.set("a", b"123456789".to_vec()).await.unwrap();
@@ -197,11 +222,43 @@ mod tests {
         assert!(store.delete("ab").await.unwrap());
         assert!(!store.delete("ab").await.unwrap());
 
-        let reopened = KvStore::open(&dir, 20).unwrap();
+        let reopened = KvStore::open(&dir, quota).unwrap();
         assert_eq!(reopened.get("a").await.unwrap().as_deref(), Some(&b"123456789"[..]));
         assert_eq!(reopened.get("ab").await.unwrap(), None);
-        assert_eq!(reopened.used().await, 10);
+        assert_eq!(reopened.used().await, 10 + KEY_OVERHEAD_BYTES);
         assert!(matches!(reopened.get("").await, Err(KvError::Invalid(_))));
         assert!(matches!(reopened.get("a\nb").await, Err(KvError::Invalid(_))));
+    }
+
+    #[tokio::test]
+    async fn every_key_costs_its_overhead_and_the_count_is_capped() {
+        let tmp = tempfile::tempdir().unwrap();
+        // Empty values: without a per-key charge, a plugin could create keys (files) for free.
+        let store = KvStore::open(&tmp.path().join("kv"), 10 * KEY_OVERHEAD_BYTES + 64).unwrap();
+        let mut stored = 0;
+        let refusal = loop {
+            match store.set(&format!("k{stored}"), Vec::new()).await {
+                Ok(()) => stored += 1,
+                Err(e) => break e,
+            }
+            assert!(stored <= 100, "empty keys were never refused");
+        };
+        assert_eq!(stored, 10, "{refusal}");
+        assert!(refusal.to_string().contains("10 keys"), "{refusal}");
+        // The cap holds for a large quota too.
+        let big = KvStore::open(&tmp.path().join("big"), u64::MAX).unwrap();
+        assert_eq!(big.max_keys(), MAX_KEYS);
+    }
+
+    #[tokio::test]
+    async fn stale_temp_files_are_swept_when_the_store_opens() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("kv");
+        KvStore::open(&dir, 1 << 20).unwrap();
+        // A temp file of a process that no longer runs (pid 0 never names one).
+        let stale = dir.join(format!(".{}.tmp.0.7", file_name("k")));
+        fs::write(&stale, b"half").unwrap();
+        KvStore::open(&dir, 1 << 20).unwrap();
+        assert!(!stale.exists());
     }
 }

@@ -6,6 +6,7 @@
 //! and scrubbed by [`secrets`], and every call runs with a memory limit, an epoch deadline and a
 //! host-call budget.
 
+pub mod account;
 mod bindings;
 pub mod budget;
 pub mod cache;
@@ -13,6 +14,7 @@ pub mod channel;
 pub mod egress;
 pub mod engine;
 pub mod error;
+pub mod inbound;
 pub mod kv;
 pub mod runtime;
 pub mod secrets;
@@ -24,6 +26,7 @@ use std::time::Instant;
 
 pub use channel::ChannelInstance;
 pub use error::{CallError, LoadError};
+pub use inbound::{InboundReceiver, InboundSender, inbound_queue};
 pub use runtime::{LoadedPlugin, PluginSource, Runtime, RuntimeOptions, sha256_hex};
 pub use store::SandboxBackend;
 pub use types::{

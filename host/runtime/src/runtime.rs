@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fs;
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,13 +19,14 @@ use openclaw_core::plugins::manifest::{Manifest, PluginKind};
 use crate::bindings::channel::{ChannelPlugin, ChannelPluginPre};
 use crate::bindings::tool::exports::openclaw::plugin::tool::ToolError;
 use crate::bindings::tool::{ToolPlugin, ToolPluginPre};
+use crate::budget::RateWindow;
 use crate::cache::{CacheOutcome, CompileCache};
-use crate::egress::{EgressPolicy, Resolve, SystemResolver, default_tls};
+use crate::egress::{DENIAL_WINDOW, DENIALS_PER_WINDOW, EgressPolicy, Resolve, SystemResolver, default_tls};
 use crate::engine::{EngineOptions, WasmEngine};
 use crate::error::{CallError, LoadError};
 use crate::kv::KvStore;
 use crate::secrets::{BoundSecret, SecretBook};
-use crate::store::{PluginShared, SandboxBackend, StoreState};
+use crate::store::{LOG_LINES_PER_WINDOW, LOG_WINDOW, PluginShared, SandboxBackend, StoreState, copy_limit};
 use crate::types::{CallContext, ToolSpec};
 
 /// How the runtime is set up.
@@ -210,12 +212,24 @@ fn read_component(plugin: &str, path: &Path) -> Result<Vec<u8>, LoadError> {
     fs::read(path).map_err(|e| io("reading", e))
 }
 
-fn assets_dir(dir: &Path) -> Option<PathBuf> {
-    let assets = dir.join("assets");
-    fs::symlink_metadata(&assets)
-        .ok()
-        .filter(|m| m.file_type().is_dir())
-        .map(|_| assets)
+/// Opens the plugin's `assets/` directory once, refusing symlinks, and keeps the handle: every
+/// store reaches the directory through it, so replacing `assets` (or the plugin directory) with
+/// a link after load exposes nothing. `None` when the plugin has no assets.
+fn open_assets(plugin: &str, dir: &Path) -> Result<Option<OwnedFd>, LoadError> {
+    use rustix::fs::{CWD, Mode, OFlags, openat};
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let io = |path: PathBuf, e: rustix::io::Errno| LoadError::Io {
+        plugin: plugin.to_string(),
+        action: "opening",
+        path,
+        message: format!("{e} (the plugin directory and its assets/ must be real directories, not symlinks)"),
+    };
+    let plugin_dir = openat(CWD, dir, flags, Mode::empty()).map_err(|e| io(dir.to_path_buf(), e))?;
+    match openat(&plugin_dir, "assets", flags, Mode::empty()) {
+        Ok(assets) => Ok(Some(assets)),
+        Err(rustix::io::Errno::NOENT) => Ok(None),
+        Err(e) => Err(io(dir.join("assets"), e)),
+    }
 }
 
 impl Runtime {
@@ -385,6 +399,7 @@ impl Runtime {
         }
         let scrubber = book.scrubber();
         let egress = Arc::new(EgressPolicy {
+            denials: RateWindow::new(DENIALS_PER_WINDOW, DENIAL_WINDOW),
             plugin_id: id.clone(),
             hosts: grant.http.clone(),
             private_networks: grant.private_networks.clone(),
@@ -426,8 +441,9 @@ impl Runtime {
             kv,
             scrubber,
             egress,
-            assets: assets_dir(&source.dir),
+            assets: open_assets(&id, &source.dir)?,
             sandbox: self.options.sandbox.clone(),
+            log_rate: RateWindow::new(LOG_LINES_PER_WINDOW, LOG_WINDOW),
         });
 
         let mut plugin = LoadedPlugin {
@@ -506,7 +522,7 @@ pub(crate) fn new_store_with(
     timeout: Duration,
     engine: &wasmtime::Engine,
     call: Option<CallContext>,
-    inbound: Option<tokio::sync::mpsc::Sender<crate::types::InboundMessage>>,
+    inbound: Option<crate::inbound::InboundSender>,
 ) -> wasmtime::Result<Store<StoreState>> {
     let state = StoreState::new(shared, timeout, call, inbound)?;
     let mut store = Store::new(engine, state);
@@ -533,6 +549,26 @@ pub(crate) fn classify(plugin: &LoadedPlugin, error: wasmtime::Error, state: &St
     classify_parts(&plugin.shared, error, state)
 }
 
+/// Whether the guest was stopped because its store's resource table was full.
+fn table_full(error: &wasmtime::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<wasmtime::component::ResourceTableError>()
+            .is_some_and(|e| matches!(e, wasmtime::component::ResourceTableError::Full))
+    })
+}
+
+/// Whether the guest was stopped for putting more into one set of HTTP header fields than the
+/// host allows (`wasi:http` traps rather than refusing).
+fn header_fields_full(error: &wasmtime::Error) -> bool {
+    use wasmtime_wasi_http::FieldMapError;
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<FieldMapError>()
+            .is_some_and(|e| matches!(e, FieldMapError::TotalSizeTooBig | FieldMapError::TooManyFields))
+    })
+}
+
 pub(crate) fn classify_parts(shared: &PluginShared, error: wasmtime::Error, state: &StoreState) -> CallError {
     let id = shared.id.clone();
     let stderr = shared.scrubber.scrub_string(state.stderr.text());
@@ -541,6 +577,33 @@ pub(crate) fn classify_parts(shared: &PluginShared, error: wasmtime::Error, stat
     } else {
         format!("; its stderr ended with: {stderr}")
     };
+    if let Some(exceeded) = copy_limit(&error) {
+        return CallError::CopyLimit {
+            plugin: id,
+            limit_mb: exceeded.limit_bytes >> 20,
+        };
+    }
+    if table_full(&error) {
+        return CallError::ResourceLimit {
+            plugin: id,
+            entries: crate::account::table_entries(shared.grant.limits.memory_bytes),
+            detail,
+        };
+    }
+    if header_fields_full(&error) {
+        return CallError::HeaderLimit {
+            plugin: id,
+            limit_kib: (crate::account::FIELD_BYTES >> 10) as u64,
+            detail,
+        };
+    }
+    if let Some(exit) = error.downcast_ref::<wasmtime_wasi::I32Exit>() {
+        return CallError::Exited {
+            plugin: id,
+            status: exit.0,
+            detail,
+        };
+    }
     let trap = error.downcast_ref::<Trap>().copied();
     if trap == Some(Trap::Interrupt) {
         return CallError::Timeout {
@@ -557,7 +620,13 @@ pub(crate) fn classify_parts(shared: &PluginShared, error: wasmtime::Error, stat
     }
     let trap = match trap {
         Some(Trap::UnreachableCodeReached) => "it panicked or aborted: wasm `unreachable`".to_string(),
-        Some(Trap::StackOverflow) => "stack overflow".to_string(),
+        Some(Trap::MemoryOutOfBounds) => "it accessed memory out of bounds (in a Rust guest this is usually a stack \
+             overflow: its stack lives at the bottom of its linear memory, below its data; deep or endless recursion)"
+            .to_string(),
+        Some(Trap::StackOverflow) => format!(
+            "it overflowed its stack (deep or endless recursion; the stack is {} KiB)",
+            crate::engine::MAX_WASM_STACK >> 10
+        ),
         Some(other) => format!("wasm trap: {other}"),
         None => shared.scrubber.scrub_string(format!("{error}")),
     };
@@ -616,6 +685,10 @@ async fn call_tool(plugin: &LoadedPlugin, tool: &str, args: &str, context: &Call
             limit_ms: plugin.shared.grant.limits.timeout_ms,
         }),
         Ok(Err(error)) => Err(classify(plugin, error, store.data())),
+        Ok(Ok(Ok(json))) if store.data().budget.copy(json.len()).is_err() => Err(CallError::CopyLimit {
+            plugin: id,
+            limit_mb: store.data().budget.copy_limit() >> 20,
+        }),
         Ok(Ok(Ok(json))) => {
             let json = scrub(json);
             match serde_json::from_str::<serde::de::IgnoredAny>(&json) {
@@ -644,6 +717,8 @@ async fn call_tool(plugin: &LoadedPlugin, tool: &str, args: &str, context: &Call
             },
         }),
     };
+    plugin.shared.report_suppressed_logs();
+    plugin.shared.egress.report_suppressed_denials();
     let budget = &store.data().budget;
     if budget.refused() > 0 || budget.dropped_logs() > 0 {
         tracing::warn!(

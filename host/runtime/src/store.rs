@@ -2,27 +2,35 @@
 //!
 //! The WASI context is built from the grant and nothing else: no environment, no arguments, no
 //! stdio, no sockets (every address is refused), no name lookups, and the only directory is the
-//! plugin's own `assets/` folder, read-only, at `/assets` (when the package has one).
+//! plugin's own `assets/` folder, read-only, at `/assets` (when the package has one). That folder
+//! was opened once when the plugin loaded, without following links, and every store reaches it
+//! through that handle: swapping it for a symlink afterwards changes nothing.
+//!
+//! Everything a store holds on the guest's behalf is charged to its memory grant (see
+//! [`crate::account`]); every byte an import copies out of guest memory counts against the
+//! call's copy budget (see [`crate::budget`]).
 
 use std::future::Future;
-use std::path::PathBuf;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::mpsc;
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use openclaw_core::plugins::grants::EffectiveGrant;
+use openclaw_core::security::text::neutralize_controls;
 
+use crate::account::{self, ENTRY_BYTES, MemoryAccount, TABLE_ELEMENT_BYTES};
 use crate::bindings::HostError;
 use crate::bindings::channel::openclaw::plugin::{channel_types, inbound};
 use crate::bindings::tool::openclaw::plugin::{clock, config, kv, log, sandbox, types};
-use crate::budget::Budget;
+use crate::budget::{Admission, Budget, CopyLimitExceeded, RateWindow};
 use crate::egress::{EgressHooks, EgressPolicy};
+use crate::inbound::{InboundSender, Refused};
 use crate::kv::{KvError, KvStore};
 use crate::secrets::Scrubber;
 use crate::types::{CallContext, ExecRequest, ExecResult, InboundMessage, SandboxError};
@@ -41,32 +49,44 @@ pub trait SandboxBackend: Send + Sync + 'static {
     ) -> Pin<Box<dyn Future<Output = Result<ExecResult, SandboxError>> + Send>>;
 }
 
-/// Most table elements a store may have (function tables of Rust guests hold a few thousand).
-const MAX_TABLE_ELEMENTS: usize = 1 << 20;
-
 /// Bytes of the guest's standard error kept for error messages (the tail, since a panic message
 /// comes last).
 const STDERR_TAIL_BYTES: usize = 4096;
 
-/// Enforces the memory limit and remembers that it did, so an out-of-memory abort can be told
-/// apart from a panic.
+/// Log lines one plugin may write per [`LOG_WINDOW`]; the rest are counted and reported once.
+pub const LOG_LINES_PER_WINDOW: u64 = 200;
+pub const LOG_WINDOW: Duration = Duration::from_secs(10);
+
+/// Messages and bytes a channel may deliver per [`crate::budget::CHANNEL_WINDOW`].
+pub const DELIVERIES_PER_WINDOW: u64 = 1_000;
+pub const DELIVERED_BYTES_PER_WINDOW: u64 = 16 << 20;
+
+/// Enforces the memory grant over the sum of every linear memory and table of the instance (and
+/// what the host holds for it, through the shared account), and remembers that it refused, so
+/// an out-of-memory abort can be told apart from a panic.
 #[derive(Debug)]
 pub(crate) struct Limiter {
-    memory_bytes: usize,
+    account: Arc<MemoryAccount>,
     pub(crate) memory_refused: bool,
 }
 
 impl ResourceLimiter for Limiter {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
-        if desired > self.memory_bytes {
+    fn memory_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        let grow = desired.saturating_sub(current) as u64;
+        if !self.account.try_charge(grow) {
             self.memory_refused = true;
             return Ok(false);
         }
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
-        Ok(desired <= MAX_TABLE_ELEMENTS)
+    fn table_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        let grow = (desired.saturating_sub(current) as u64).saturating_mul(TABLE_ELEMENT_BYTES);
+        if !self.account.try_charge(grow) {
+            self.memory_refused = true;
+            return Ok(false);
+        }
+        Ok(true)
     }
 
     fn instances(&self) -> usize {
@@ -145,8 +165,11 @@ pub struct PluginShared {
     pub kv: Option<Arc<KvStore>>,
     pub scrubber: Scrubber,
     pub egress: Arc<EgressPolicy>,
-    pub assets: Option<PathBuf>,
+    /// The plugin's `assets/` directory, opened once at load without following links.
+    pub assets: Option<OwnedFd>,
     pub sandbox: Option<Arc<dyn SandboxBackend>>,
+    /// The plugin's log lines, across all its stores.
+    pub log_rate: RateWindow,
 }
 
 impl std::fmt::Debug for PluginShared {
@@ -155,6 +178,34 @@ impl std::fmt::Debug for PluginShared {
             .field("id", &self.id)
             .finish_non_exhaustive()
     }
+}
+
+impl PluginShared {
+    /// Reports log lines the rate limit turned away and nobody reported yet.
+    pub(crate) fn report_suppressed_logs(&self) {
+        let suppressed = self.log_rate.take_suppressed();
+        if suppressed > 0 {
+            self.log_suppressed(suppressed);
+        }
+    }
+
+    fn log_suppressed(&self, count: u64) {
+        tracing::warn!(
+            target: "openclaw::plugin",
+            plugin = %self.id,
+            suppressed = count,
+            "{count} log lines suppressed (the plugin wrote more than {} in {} s)",
+            self.log_rate.limit(),
+            self.log_rate.window().as_secs()
+        );
+    }
+}
+
+/// What a channel may still deliver in the current window.
+#[derive(Debug, Default)]
+pub(crate) struct DeliveryWindow {
+    pub(crate) messages: u64,
+    pub(crate) bytes: u64,
 }
 
 /// The data of one store.
@@ -170,7 +221,8 @@ pub struct StoreState {
     /// When the current invocation must end; checked at every epoch tick.
     pub(crate) deadline: Instant,
     pub(crate) call: Option<CallContext>,
-    pub(crate) inbound: Option<mpsc::Sender<InboundMessage>>,
+    pub(crate) inbound: Option<InboundSender>,
+    pub(crate) deliveries: DeliveryWindow,
 }
 
 impl StoreState {
@@ -178,30 +230,47 @@ impl StoreState {
         plugin: Arc<PluginShared>,
         timeout: Duration,
         call: Option<CallContext>,
-        inbound: Option<mpsc::Sender<InboundMessage>>,
+        inbound: Option<InboundSender>,
     ) -> wasmtime::Result<Self> {
         let mut wasi = WasiCtxBuilder::new();
         let stderr = StderrTail::default();
         wasi.stderr(stderr.clone());
         if let Some(assets) = &plugin.assets {
-            wasi.preopened_dir(assets, "/assets", wasmtime_wasi::FsPerms::ReadOnly)?;
+            // The handle, not the path: a directory swapped in since load is never reached.
+            wasi.preopened_dir(
+                format!("/proc/self/fd/{}", assets.as_raw_fd()),
+                "/assets",
+                wasmtime_wasi::FsPerms::ReadOnly,
+            )?;
         }
-        let budget = Arc::new(Budget::new(plugin.grant.limits.host_calls));
+        let memory_bytes = plugin.grant.limits.memory_bytes;
+        let budget = Arc::new(Budget::new(
+            plugin.grant.limits.host_calls,
+            Budget::copy_limit_for(memory_bytes),
+        ));
+        let account = MemoryAccount::new(memory_bytes);
+        let entries = account::table_entries(memory_bytes);
+        account.force_charge(entries * ENTRY_BYTES);
+        let mut table = ResourceTable::new();
+        table.set_max_capacity(entries as usize);
+        let mut http = WasiHttpCtx::new();
+        http.set_field_size_limit(account::FIELD_BYTES);
         let limiter = Limiter {
-            memory_bytes: plugin.grant.limits.memory_bytes as usize,
+            account: account.clone(),
             memory_refused: false,
         };
         Ok(Self {
             wasi: wasi.build(),
-            table: ResourceTable::new(),
-            http: WasiHttpCtx::new(),
-            hooks: EgressHooks::new(plugin.egress.clone(), budget.clone()),
+            table,
+            http,
+            hooks: EgressHooks::new(plugin.egress.clone(), budget.clone(), account.clone()),
             limiter,
             stderr,
             budget,
             deadline: Instant::now() + timeout,
             call,
             inbound,
+            deliveries: DeliveryWindow::default(),
             plugin,
         })
     }
@@ -212,6 +281,11 @@ impl StoreState {
         } else {
             Err(HostError::LimitExceeded(self.budget.exhausted_message()))
         }
+    }
+
+    /// Counts bytes an import copied out of guest memory; past the budget the call is stopped.
+    fn copied(&self, bytes: usize) -> wasmtime::Result<()> {
+        self.budget.copy(bytes).map_err(wasmtime::Error::new)
     }
 }
 
@@ -249,12 +323,19 @@ fn cut(message: &str) -> &str {
 }
 
 impl log::Host for StoreState {
-    async fn log(&mut self, level: log::Level, message: String) {
+    async fn log(&mut self, level: log::Level, message: String) -> wasmtime::Result<()> {
+        self.copied(message.len())?;
         if !self.budget.spend() {
             self.budget.drop_log();
-            return;
+            return Ok(());
         }
-        let message = self.plugin.scrubber.scrub(cut(&message));
+        match self.plugin.log_rate.admit(Instant::now()) {
+            Admission::Suppress => return Ok(()),
+            Admission::AdmitAfterSuppressed(count) => self.plugin.log_suppressed(count),
+            Admission::Admit => {}
+        }
+        let message = self.plugin.scrubber.scrub(cut(&message)).into_owned();
+        let message = neutralize_controls(&message);
         let plugin = self.plugin.id.as_str();
         match level {
             log::Level::Trace => tracing::trace!(target: "openclaw::plugin", plugin, "{message}"),
@@ -263,24 +344,25 @@ impl log::Host for StoreState {
             log::Level::Warn => tracing::warn!(target: "openclaw::plugin", plugin, "{message}"),
             log::Level::Error => tracing::error!(target: "openclaw::plugin", plugin, "{message}"),
         }
+        Ok(())
     }
 }
 
 impl clock::Host for StoreState {
-    async fn now_ms(&mut self) -> u64 {
-        std::time::SystemTime::now()
+    async fn now_ms(&mut self) -> wasmtime::Result<u64> {
+        Ok(std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64)
+            .map_or(0, |d| d.as_millis() as u64))
     }
 
-    async fn monotonic_ns(&mut self) -> u64 {
-        crate::clock_origin().elapsed().as_nanos() as u64
+    async fn monotonic_ns(&mut self) -> wasmtime::Result<u64> {
+        Ok(crate::clock_origin().elapsed().as_nanos() as u64)
     }
 }
 
 impl config::Host for StoreState {
-    async fn get(&mut self) -> String {
-        self.plugin.config_json.clone()
+    async fn get(&mut self) -> wasmtime::Result<String> {
+        Ok(self.plugin.config_json.clone())
     }
 }
 
@@ -305,25 +387,62 @@ impl StoreState {
 }
 
 impl kv::Host for StoreState {
-    async fn get(&mut self, key: String) -> Result<Option<Vec<u8>>, HostError> {
-        self.kv()?.get(&key).await.map_err(kv_error)
+    async fn get(&mut self, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, HostError>> {
+        self.copied(key.len())?;
+        let store = match self.kv() {
+            Ok(store) => store,
+            Err(e) => return Ok(Err(e)),
+        };
+        Ok(store.get(&key).await.map_err(kv_error))
     }
 
-    async fn set(&mut self, key: String, value: Vec<u8>) -> Result<(), HostError> {
-        self.kv()?.set(&key, value).await.map_err(kv_error)
+    async fn set(&mut self, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), HostError>> {
+        self.copied(key.len() + value.len())?;
+        let store = match self.kv() {
+            Ok(store) => store,
+            Err(e) => return Ok(Err(e)),
+        };
+        Ok(store.set(&key, value).await.map_err(kv_error))
     }
 
-    async fn delete(&mut self, key: String) -> Result<bool, HostError> {
-        self.kv()?.delete(&key).await.map_err(kv_error)
+    async fn delete(&mut self, key: String) -> wasmtime::Result<Result<bool, HostError>> {
+        self.copied(key.len())?;
+        let store = match self.kv() {
+            Ok(store) => store,
+            Err(e) => return Ok(Err(e)),
+        };
+        Ok(store.delete(&key).await.map_err(kv_error))
     }
 
-    async fn list_keys(&mut self, prefix: String) -> Result<Vec<String>, HostError> {
-        Ok(self.kv()?.list_keys(&prefix).await)
+    async fn list_keys(&mut self, prefix: String) -> wasmtime::Result<Result<Vec<String>, HostError>> {
+        self.copied(prefix.len())?;
+        let store = match self.kv() {
+            Ok(store) => store,
+            Err(e) => return Ok(Err(e)),
+        };
+        Ok(Ok(store.list_keys(&prefix).await))
     }
 }
 
+fn exec_request_bytes(request: &sandbox::ExecRequest) -> usize {
+    request.argv.iter().map(String::len).sum::<usize>()
+        + request.stdin.as_ref().map_or(0, Vec::len)
+        + request.env.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()
+        + request.workdir.as_ref().map_or(0, String::len)
+}
+
 impl sandbox::Host for StoreState {
-    async fn exec(&mut self, request: sandbox::ExecRequest) -> Result<sandbox::ExecResult, HostError> {
+    async fn exec(
+        &mut self,
+        request: sandbox::ExecRequest,
+    ) -> wasmtime::Result<Result<sandbox::ExecResult, HostError>> {
+        self.copied(exec_request_bytes(&request))?;
+        Ok(self.exec_checked(request).await)
+    }
+}
+
+impl StoreState {
+    async fn exec_checked(&mut self, request: sandbox::ExecRequest) -> Result<sandbox::ExecResult, HostError> {
         self.spend()?;
         if !self.plugin.grant.sandbox_exec {
             return Err(HostError::Denied(format!(
@@ -344,24 +463,76 @@ impl sandbox::Host for StoreState {
         result.stderr = self.plugin.scrubber.scrub_bytes(&result.stderr).into_owned();
         Ok(result.into())
     }
-}
 
-impl inbound::Host for StoreState {
-    async fn deliver(&mut self, message: channel_types::InboundMessage) -> Result<(), HostError> {
+    fn deliver_checked(&mut self, message: InboundMessage) -> Result<(), HostError> {
         self.spend()?;
         let Some(sink) = &self.inbound else {
             return Err(HostError::Denied(
                 "only channel plugins deliver inbound messages".into(),
             ));
         };
-        let mut message = InboundMessage::from(message);
+        let size = message.size() as u64;
+        if self.deliveries.messages >= DELIVERIES_PER_WINDOW
+            || self.deliveries.bytes.saturating_add(size) > DELIVERED_BYTES_PER_WINDOW
+        {
+            return Err(HostError::LimitExceeded(format!(
+                "this channel delivered {} messages ({} bytes) in the last minute; at most {DELIVERIES_PER_WINDOW} \
+                 messages and {} MiB per minute are accepted",
+                self.deliveries.messages,
+                self.deliveries.bytes,
+                DELIVERED_BYTES_PER_WINDOW >> 20
+            )));
+        }
+        let mut message = message;
         message.text = self.plugin.scrubber.scrub_string(message.text);
         message.extra = message.extra.map(|e| self.plugin.scrubber.scrub_string(e));
-        sink.try_send(message).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => {
-                HostError::LimitExceeded("the gateway's inbound queue for this channel is full; retry later".into())
-            }
-            mpsc::error::TrySendError::Closed(_) => HostError::Failed("the gateway is not accepting messages".into()),
-        })
+        sink.try_send(message).map_err(|refused| match refused {
+            Refused::TooLarge { .. } => HostError::LimitExceeded(refused.to_string()),
+            Refused::Full { .. } => HostError::LimitExceeded(refused.to_string()),
+            Refused::Closed => HostError::Failed(refused.to_string()),
+        })?;
+        self.deliveries.messages += 1;
+        self.deliveries.bytes += size;
+        Ok(())
+    }
+}
+
+impl inbound::Host for StoreState {
+    async fn deliver(&mut self, message: channel_types::InboundMessage) -> wasmtime::Result<Result<(), HostError>> {
+        let message = InboundMessage::from(message);
+        self.copied(message.size())?;
+        Ok(self.deliver_checked(message))
+    }
+}
+
+/// Whether a wasmtime error is the copy budget stopping a call.
+pub(crate) fn copy_limit(error: &wasmtime::Error) -> Option<CopyLimitExceeded> {
+    error.downcast_ref::<CopyLimitExceeded>().copied()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasmtime::ResourceLimiter;
+
+    #[test]
+    fn the_grant_covers_every_memory_and_table_together() {
+        const MIB: usize = 1 << 20;
+        let mut limiter = Limiter {
+            account: MemoryAccount::new(10 << 20),
+            memory_refused: false,
+        };
+        assert!(limiter.memory_growing(0, 6 * MIB, None).unwrap());
+        assert!(
+            !limiter.memory_growing(0, 6 * MIB, None).unwrap(),
+            "a second memory cannot have the whole grant again"
+        );
+        assert!(limiter.memory_refused);
+        assert!(limiter.memory_growing(0, 3 * MIB, None).unwrap());
+        // Tables count too: a million elements do not fit in the last MiB.
+        assert!(!limiter.table_growing(0, 1_000_000, None).unwrap());
+        assert!(limiter.table_growing(0, 1_000, None).unwrap());
+        // Growing an existing memory charges only the difference.
+        assert!(limiter.memory_growing(6 * MIB, 6 * MIB + 512 * 1024, None).unwrap());
     }
 }

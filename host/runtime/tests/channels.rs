@@ -8,10 +8,10 @@ mod common;
 use std::time::Duration;
 
 use common::Harness;
-use openclaw_runtime::{CallError, ChannelInstance, InboundMessage, OutboundMessage, WebhookRequest};
+use openclaw_runtime::inbound::{InboundReceiver, inbound_queue, inbound_queue_with};
+use openclaw_runtime::{CallError, ChannelInstance, OutboundMessage, WebhookRequest};
 use openclaw_test_support::TestServer;
 use serde_json::json;
-use tokio::sync::mpsc;
 
 fn outbound(text: &str) -> OutboundMessage {
     OutboundMessage {
@@ -37,11 +37,7 @@ id = "probe"
 async fn probe(
     harness: &Harness,
     entry: serde_json::Value,
-) -> (
-    std::sync::Arc<ChannelInstance>,
-    mpsc::Receiver<InboundMessage>,
-    tempfile::TempDir,
-) {
+) -> (std::sync::Arc<ChannelInstance>, InboundReceiver, tempfile::TempDir) {
     let (plugin, dir) = harness
         .load(
             "channel-probe",
@@ -50,7 +46,7 @@ async fn probe(
             &[],
         )
         .await;
-    let (tx, rx) = mpsc::channel(16);
+    let (tx, rx) = inbound_queue();
     (ChannelInstance::new(plugin, tx).unwrap(), rx, dir)
 }
 
@@ -108,7 +104,7 @@ async fn a_full_inbound_queue_is_a_typed_refusal() {
     let (plugin, _dir) = harness
         .load("channel-probe", PROBE, json!({"allow": ["probe"]}), &[])
         .await;
-    let (tx, mut rx) = mpsc::channel(1);
+    let (tx, mut rx) = inbound_queue_with(1, 1 << 20);
     let channel = ChannelInstance::new(plugin, tx).unwrap();
     channel.poll().await.unwrap();
     let full = channel.poll().await;
@@ -148,7 +144,7 @@ async fn minimal_channel_polls_delivers_and_sends_with_a_secret_it_never_sees() 
             &[("INBOX_TOKEN", TOKEN)],
         )
         .await;
-    let (tx, mut inbound) = mpsc::channel(16);
+    let (tx, mut inbound) = inbound_queue();
     let channel = ChannelInstance::new(plugin, tx).unwrap();
 
     assert_eq!(channel.poll().await.unwrap(), Duration::from_secs(1));
@@ -158,7 +154,7 @@ async fn minimal_channel_polls_delivers_and_sends_with_a_secret_it_never_sees() 
     assert_eq!(second.text, "second");
     // The offset is kept: nothing is delivered twice.
     channel.poll().await.unwrap();
-    assert!(inbound.try_recv().is_err());
+    assert!(inbound.try_recv().is_none());
     server.push_inbox("u1", "third");
     channel.poll().await.unwrap();
     assert_eq!(inbound.recv().await.unwrap().text, "third");
@@ -185,7 +181,7 @@ async fn webhook_probe(harness: &Harness) -> (std::sync::Arc<ChannelInstance>, t
             &[("HOOK", HOOK_SECRET)],
         )
         .await;
-    let (tx, _rx) = mpsc::channel(16);
+    let (tx, _rx) = inbound_queue();
     (ChannelInstance::new(plugin, tx).unwrap(), dir)
 }
 

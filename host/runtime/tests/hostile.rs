@@ -640,7 +640,8 @@ async fn kv_quota_and_sandbox_refusals_are_typed() {
         .await;
     let fill = attack(&harness, &plugin, json!({"op": "kv-fill"})).await.unwrap();
     assert!(error_starts(&fill, "limit exceeded"), "{fill}");
-    assert_eq!(fill["stored"], 4096 / (512 + 5), "{fill}");
+    // Each key costs its bytes, its value and the per-key overhead.
+    assert_eq!(fill["stored"], 4096 / (512 + 5 + 256), "{fill}");
     // Requested but not granted by the operator.
     let exec = attack(&harness, &plugin, json!({"op": "sandbox"})).await.unwrap();
     assert!(error_starts(&exec, "denied"), "{exec}");

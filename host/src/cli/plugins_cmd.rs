@@ -851,7 +851,7 @@ impl Drop for RunDir {
 }
 
 async fn run_channel(plugin: std::sync::Arc<openclaw_runtime::LoadedPlugin>, polls: u32, json_mode: bool) -> u8 {
-    let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
+    let (tx, mut rx) = openclaw_runtime::inbound_queue();
     let channel = match ChannelInstance::new(plugin, tx) {
         Ok(c) => c,
         Err(e) => {
@@ -869,7 +869,7 @@ async fn run_channel(plugin: std::sync::Arc<openclaw_runtime::LoadedPlugin>, pol
             fail(json_mode, &e.to_string(), None);
             return EXIT_FAILED;
         }
-        while let Ok(m) = rx.try_recv() {
+        while let Some(m) = rx.try_recv() {
             delivered.push(crate::gateway::inbox::inbound_json(&m));
         }
     }

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use openclaw_core::config::schema::Config;
 use openclaw_core::plugins::manifest::PluginKind;
 use openclaw_core::plugins::selection::Selected;
-use openclaw_runtime::{ChannelInstance, InboundMessage, LoadedPlugin, Runtime};
+use openclaw_runtime::{ChannelInstance, InboundMessage, InboundReceiver, LoadedPlugin, Runtime};
 use serde_json::{Value, json};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 use super::inbox::Inbox;
 use crate::cli::plugins_cmd::selected_json;
@@ -172,7 +172,7 @@ impl Plugins {
                 Ok(())
             }
             PluginKind::Channel => {
-                let (tx, rx) = mpsc::channel::<InboundMessage>(256);
+                let (tx, rx) = openclaw_runtime::inbound_queue();
                 let instance = ChannelInstance::new(plugin.clone(), tx).map_err(|e| e.to_string())?;
                 instance.webhook_ready()?;
                 instance.start().await.map_err(|e| e.to_string())?;
@@ -196,7 +196,7 @@ impl Plugins {
 
 fn spawn_inbox_writer(
     channel: String,
-    mut rx: mpsc::Receiver<InboundMessage>,
+    mut rx: InboundReceiver,
     inbox: Arc<Inbox>,
     drain: Option<watch::Receiver<bool>>,
 ) -> tokio::task::JoinHandle<()> {
@@ -208,7 +208,7 @@ fn spawn_inbox_writer(
                     message = rx.recv() => message,
                     _ = signal.changed() => {
                         // Pollers have stopped: write what is queued, then end.
-                        while let Ok(message) = rx.try_recv() {
+                        while let Some(message) = rx.try_recv() {
                             store(&inbox, &channel, message).await;
                         }
                         return;

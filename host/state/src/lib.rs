@@ -255,14 +255,44 @@ fn sweep_stale_temps(target: &Path) {
     }
 }
 
+/// Removes every temp file in `dir` that a process no longer running left behind (for stores
+/// that write many files into one directory and sweep once when they open it, instead of on
+/// every write: see [`write_atomic_unswept`]).
+pub fn sweep_stale_temps_in(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let Some((_, rest)) = name.strip_prefix('.').and_then(|n| n.split_once(".tmp.")) else {
+            continue;
+        };
+        let pid_alive = rest
+            .split('.')
+            .next()
+            .and_then(|pid| pid.parse::<u32>().ok())
+            .is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
+        if !pid_alive {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// Writes `bytes` to `path` atomically with the given mode: temp file, fsync, rename, fsync of
-/// the directory. The parent directory must exist.
+/// the directory. The parent directory must exist. Stale temp files of this path (a crash
+/// between write and rename) are removed first.
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), StateError> {
+    sweep_stale_temps(path);
+    write_atomic_unswept(path, bytes, mode)
+}
+
+/// [`write_atomic`] without looking at the directory first: the write costs the same whatever
+/// else the directory holds. The caller sweeps stale temp files itself
+/// ([`sweep_stale_temps_in`]).
+pub fn write_atomic_unswept(path: &Path, bytes: &[u8], mode: u32) -> Result<(), StateError> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    sweep_stale_temps(path);
     let temp = dir.join(format!(
         "{}{}.{}",
         temp_prefix(path),

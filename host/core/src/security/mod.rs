@@ -2,3 +2,4 @@
 
 pub mod redact;
 pub mod scrub;
+pub mod text;

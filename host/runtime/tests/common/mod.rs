@@ -155,3 +155,72 @@ file = "hostile_tool.wasm"
 "#
     )
 }
+
+/// One event the runtime logged, as a test sees it.
+#[derive(Debug, Clone)]
+pub struct Logged {
+    pub target: String,
+    pub message: String,
+    pub fields: Vec<(String, String)>,
+}
+
+impl Logged {
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+static LOGGED: std::sync::Mutex<Vec<Logged>> = std::sync::Mutex::new(Vec::new());
+
+struct Capture;
+
+#[derive(Default)]
+struct Visitor(Vec<(String, String)>, String);
+
+impl tracing::field::Visit for Visitor {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        let text = format!("{value:?}");
+        if field.name() == "message" {
+            self.1 = text;
+        } else {
+            self.0
+                .push((field.name().to_string(), text.trim_matches('"').to_string()));
+        }
+    }
+
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        if field.name() == "message" {
+            self.1 = value.to_string();
+        } else {
+            self.0.push((field.name().to_string(), value.to_string()));
+        }
+    }
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Capture {
+    fn on_event(&self, event: &tracing::Event<'_>, _ctx: tracing_subscriber::layer::Context<'_, S>) {
+        let mut visitor = Visitor::default();
+        event.record(&mut visitor);
+        LOGGED.lock().unwrap_or_else(|e| e.into_inner()).push(Logged {
+            target: event.metadata().target().to_string(),
+            message: visitor.1,
+            fields: visitor.0,
+        });
+    }
+}
+
+/// Starts capturing every event of the test process (once); returns those logged for `plugin`.
+pub fn logged_for(plugin: &str) -> Vec<Logged> {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        use tracing_subscriber::layer::SubscriberExt;
+        let _ = tracing::subscriber::set_global_default(tracing_subscriber::registry().with(Capture));
+    });
+    LOGGED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .filter(|l| l.field("plugin") == Some(plugin))
+        .cloned()
+        .collect()
+}

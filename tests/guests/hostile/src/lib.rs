@@ -80,6 +80,139 @@ fn burst(_authority: &str, _path: &str, _n: usize) -> Result<usize, String> {
     Err("only in wasm".into())
 }
 
+/// Makes the host hold memory without touching the guest's own: `what` is
+/// - `fields`: header-field resources, each filled with `size`-byte values until refused;
+/// - `unsent`: requests whose bodies are written (up to `size` bytes each) but never sent;
+/// - `responses`: responses of `authority` + `path` received and kept unread.
+///
+/// Everything stays alive until the end of the call. Returns the bytes the host accepted to
+/// hold and the first refusal.
+#[cfg(target_arch = "wasm32")]
+fn hold(what: &str, n: usize, size: usize, per: usize, authority: &str, path: &str) -> Value {
+    use wasip2::http::outgoing_handler;
+    use wasip2::http::types::{Fields, OutgoingBody, OutgoingRequest, Scheme};
+    let mut kept_fields = Vec::new();
+    let mut kept_requests = Vec::new();
+    let mut kept_responses = Vec::new();
+    let mut accepted = 0usize;
+    let mut refusal = None;
+    let value = vec![b'v'; size.min(64 * 1024)];
+    for i in 0..n {
+        match what {
+            "fields" => {
+                // `per` headers of `size` bytes in each resource (a full resource traps).
+                let fields = Fields::new();
+                let mut filled = 0;
+                for h in 0..per {
+                    match fields.append(&format!("x-fill-{h}"), &value[..size.min(value.len())]) {
+                        Ok(()) => filled += size.min(value.len()),
+                        Err(e) => {
+                            refusal.get_or_insert(format!("fields {i}: {e:?}"));
+                            break;
+                        }
+                    }
+                }
+                accepted += filled;
+                kept_fields.push(fields);
+            }
+            "unsent" => {
+                let request = OutgoingRequest::new(Fields::new());
+                let Ok(body) = request.body() else {
+                    refusal.get_or_insert(format!("request {i}: no body"));
+                    break;
+                };
+                let Ok(stream) = body.write() else {
+                    refusal.get_or_insert(format!("request {i}: no body stream"));
+                    break;
+                };
+                let mut written = 0;
+                while written < size {
+                    match stream.check_write() {
+                        Ok(0) | Err(_) => break,
+                        Ok(room) => {
+                            let chunk = (room as usize).min(size - written).min(value.len());
+                            if stream.write(&value[..chunk]).is_err() {
+                                break;
+                            }
+                            written += chunk;
+                        }
+                    }
+                }
+                if written == 0 {
+                    refusal.get_or_insert(format!("request {i}: nothing could be written"));
+                    break;
+                }
+                accepted += written;
+                kept_requests.push((request, body, stream));
+            }
+            "responses" => {
+                let request = OutgoingRequest::new(Fields::new());
+                let _ = request.set_scheme(Some(&Scheme::Http));
+                let _ = request.set_authority(Some(authority));
+                let _ = request.set_path_with_query(Some(path));
+                let Ok(body) = request.body() else { break };
+                let future = match outgoing_handler::handle(request, None) {
+                    Ok(f) => f,
+                    Err(e) => {
+                        refusal.get_or_insert(format!("response {i}: {e:?}"));
+                        break;
+                    }
+                };
+                let _ = OutgoingBody::finish(body, None);
+                future.subscribe().block();
+                match future.get() {
+                    Some(Ok(Ok(response))) => {
+                        let length = response
+                            .headers()
+                            .get("content-length")
+                            .first()
+                            .and_then(|v| String::from_utf8_lossy(v).parse::<usize>().ok())
+                            .unwrap_or(0);
+                        accepted += length;
+                        kept_responses.push(response);
+                    }
+                    Some(Ok(Err(e))) => {
+                        refusal.get_or_insert(format!("response {i}: {e:?}"));
+                        break;
+                    }
+                    _ => {
+                        refusal.get_or_insert(format!("response {i}: no answer"));
+                        break;
+                    }
+                }
+            }
+            _ => return json!({ "ok": false, "error": format!("unknown {what}") }),
+        }
+    }
+    json!({
+        "ok": true,
+        "accepted_bytes": accepted,
+        "kept": kept_fields.len() + kept_requests.len() + kept_responses.len(),
+        "refusal": refusal,
+    })
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn hold(_what: &str, _n: usize, _size: usize, _per: usize, _authority: &str, _path: &str) -> Value {
+    json!({ "ok": false, "error": "only in wasm" })
+}
+
+/// Opens `path` (a directory) `n` times and keeps every handle open.
+fn dir_handles(path: &str, n: usize) -> Value {
+    let mut kept = Vec::new();
+    let mut refusal = None;
+    for _ in 0..n {
+        match std::fs::File::open(path) {
+            Ok(handle) => kept.push(handle),
+            Err(e) => {
+                refusal = Some(e.to_string());
+                break;
+            }
+        }
+    }
+    json!({ "ok": true, "kept": kept.len(), "refusal": refusal })
+}
+
 fn outcome<T: std::fmt::Display, E: std::fmt::Display>(result: Result<T, E>) -> Value {
     match result {
         Ok(value) => json!({ "ok": true, "value": value.to_string() }),
@@ -212,6 +345,33 @@ impl Tool for Hostile {
                 json!({ "ok": false, "stored": stored, "error": error })
             }
             "panic" => panic!("hostile plugin panics on purpose"),
+            "exit" => std::process::exit(args["status"].as_i64().unwrap_or(3) as i32),
+            "hold" => hold(
+                args["what"].as_str().unwrap_or_default(),
+                args["n"].as_u64().unwrap_or(100_000) as usize,
+                args["size"].as_u64().unwrap_or(16 * 1024) as usize,
+                args["per"].as_u64().unwrap_or(3) as usize,
+                args["authority"].as_str().unwrap_or_default(),
+                args["path"].as_str().unwrap_or("/"),
+            ),
+            "dir-handles" => dir_handles(path, args["n"].as_u64().unwrap_or(100_000) as usize),
+            "copy-flood" => {
+                // Large log lines: the host cuts each to 16 KiB, but copies all of it first.
+                let line = "c".repeat((args["mb"].as_u64().unwrap_or(1) as usize) << 20);
+                let n = args["n"].as_u64().unwrap_or(1000);
+                for _ in 0..n {
+                    log_info!("{line}");
+                }
+                json!({ "ok": true, "logged": n })
+            }
+            "log" => {
+                let text = args["text"].as_str().unwrap_or_default();
+                let n = args["n"].as_u64().unwrap_or(1);
+                for i in 0..n {
+                    log_info!("{text} {i}");
+                }
+                json!({ "ok": true, "logged": n })
+            }
             "burst" => outcome(burst(
                 args["authority"].as_str().unwrap_or_default(),
                 args["path"].as_str().unwrap_or("/"),
