@@ -864,3 +864,61 @@ fn mdns_announces_by_mode() {
         assert!(browse(gw.port).is_none(), "{config}");
     }
 }
+
+/// `config.get` redacts what `config get` masks: values secret by their key name in `env`,
+/// opaque sections and plugin entries, and plugin secrets in every form; references stay visible.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_get_redacts_secrets_by_key_name_and_every_plugin_secret_form() {
+    let secrets = [
+        "sk-env-vars-api-key-0123456789",
+        "ghp-inline-env-token-0123456789",
+        "plugin-config-api-key-0123456789",
+        "plugin-env-service-token-0123456789",
+        "scoped-plugin-secret-value-0123456789",
+        "plain-plugin-secret-value-0123456789",
+        "talk-section-api-key-0123456789",
+    ];
+    let sandbox = sandbox().env("SHELL_PROVIDED_TOKEN", "shell-token-value-0123456789");
+    sandbox.write_config(
+        &json!({
+            "gateway": {"mode": "local", "auth": {"token": TOKEN}},
+            "env": {"vars": {"ACME_API_KEY": secrets[0], "REGION": "eu-west-1"}, "GITHUB_TOKEN": secrets[1]},
+            "plugins": {"entries": {"absent": {
+                "enabled": false,
+                "config": {"apiKey": secrets[2], "mode": "fast"},
+                "env": {"SERVICE_TOKEN": secrets[3]},
+                "secrets": {
+                    "BOT_TOKEN": {"value": secrets[4], "hosts": ["api.telegram.org"]},
+                    "OTHER": secrets[5],
+                    "FROM_ENV": "${SHELL_PROVIDED_TOKEN}",
+                },
+            }}},
+            "talk": {"apiKey": secrets[6]},
+        })
+        .to_string(),
+    );
+    let gw = start(&sandbox, &[]);
+    let (mut ws, hello) = ws_connect(&gw, json!({"token": TOKEN})).await;
+    assert_eq!(hello["ok"], true, "{hello}");
+    let whole = call(&mut ws, "g", "config.get", json!({})).await;
+    let text = whole.to_string();
+    for secret in secrets {
+        assert!(!text.contains(secret), "config.get shows {secret}: {text}");
+    }
+    let config = &whole["payload"]["config"];
+    assert_eq!(config["env"]["vars"]["REGION"], "eu-west-1");
+    assert_eq!(config["env"]["GITHUB_TOKEN"], "__OPENCLAW_REDACTED__");
+    let entry = &config["plugins"]["entries"]["absent"];
+    assert_eq!(entry["config"]["mode"], "fast");
+    assert_eq!(entry["secrets"]["BOT_TOKEN"]["value"], "__OPENCLAW_REDACTED__");
+    assert_eq!(entry["secrets"]["BOT_TOKEN"]["hosts"][0], "api.telegram.org");
+    assert_eq!(entry["secrets"]["FROM_ENV"], "${SHELL_PROVIDED_TOKEN}");
+    let one = call(
+        &mut ws,
+        "p",
+        "config.get",
+        json!({"path": "plugins.entries.absent.secrets.BOT_TOKEN"}),
+    )
+    .await;
+    assert_eq!(one["payload"]["value"]["value"], "__OPENCLAW_REDACTED__", "{one}");
+}

@@ -6,11 +6,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use openclaw_core::config::env_subst::whole_var_ref;
 use openclaw_core::config::path::JsonPath;
 use openclaw_core::config::schema::common::SecretInput;
 use openclaw_core::config::schema::root_schema;
-use openclaw_core::config::validate::secret_literals;
+use openclaw_core::config::sensitive::secret_literals;
 use openclaw_core::gateway::auth::{ResolvedAuth, SecretDigest};
 use openclaw_core::gateway::bind::{BindRequest, HostFacts};
 use openclaw_core::gateway::plan::{AuthPlan, StartInputs, StartPlan, plan_start};
@@ -65,10 +64,7 @@ pub fn host_facts() -> HostFacts {
 /// The config document with every secret literal replaced (what operators see over the wire).
 pub fn redacted_document(doc: &Value) -> Value {
     let mut out = doc.clone();
-    for (path, secret) in secret_literals(root_schema(), doc) {
-        if whole_var_ref(&secret).is_some() {
-            continue;
-        }
+    for (path, _) in secret_literals(root_schema(), doc) {
         if let Some(slot) = edit::value_at_mut(&mut out, &path) {
             *slot = Value::String(REDACTED.into());
         }
