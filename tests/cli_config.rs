@@ -537,3 +537,39 @@ fn secrets_known_by_key_name_are_scrubbed_from_logs() {
         assert!(!logged.contains(secret), "log shows {secret}:\n{logged}");
     }
 }
+
+/// `config set` from a shell that lacks a variable the file refers to: the references are
+/// written back as they were, the edit succeeds with a warning naming the variable, and the
+/// edited value is still validated.
+#[test]
+fn set_keeps_references_the_editing_shell_cannot_resolve() {
+    let sb = Sandbox::new();
+    sb.write_config(
+        r#"{ gateway: { mode: "local", auth: { token: "${OPENCLAW_GATEWAY_TOKEN}" } },
+             hooks: { token: "prefix-${HOOKS_TOKEN_PART}" } }"#,
+    );
+    let run = sb.run(&["config", "set", "gateway.port", "19002"]);
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("OPENCLAW_GATEWAY_TOKEN"), "{}", run.stdout);
+    let written: serde_json::Value = serde_json::from_str(&sb.read_config()).unwrap();
+    assert_eq!(written["gateway"]["auth"]["token"], "${OPENCLAW_GATEWAY_TOKEN}");
+    assert_eq!(written["hooks"]["token"], "prefix-${HOOKS_TOKEN_PART}");
+    assert_eq!(written["gateway"]["port"], 19002);
+
+    let run = sb.run(&["config", "set", "gateway.password", "${SOME_PASSWORD}", "--json"]);
+    assert_eq!(run.code, Some(1), "an unknown key is still refused");
+    let before = sb.read_config();
+    let run = sb.run(&["config", "set", "gateway.bind", "public", "--json"]);
+    assert_eq!(run.code, Some(1), "the edited value is still validated");
+    assert_eq!(run.json()["issues"][0]["path"], "gateway.bind");
+    assert_eq!(sb.read_config(), before);
+
+    let run = sb.run(&["config", "set", "hooks.token", "${HOOKS_TOKEN_FROM_VAULT}"]);
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    let written: serde_json::Value = serde_json::from_str(&sb.read_config()).unwrap();
+    assert_eq!(written["hooks"]["token"], "${HOOKS_TOKEN_FROM_VAULT}");
+    // Where the variable is set, it is still read and checked as before.
+    let run = sb.run(&["config", "validate", "--json"]);
+    assert_eq!(run.code, Some(1));
+    assert_eq!(run.json()["issues"][0]["kind"], "missing_env_var");
+}
