@@ -922,3 +922,37 @@ async fn config_get_redacts_secrets_by_key_name_and_every_plugin_secret_form() {
     .await;
     assert_eq!(one["payload"]["value"]["value"], "__OPENCLAW_REDACTED__", "{one}");
 }
+
+/// A first run (no config yet) asked to listen beyond loopback does not invent a token that
+/// nobody holds: it refuses with the fix and writes nothing. With the operator's token in the
+/// environment it starts, and that token is the one checked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_run_beyond_loopback_never_invents_a_token() {
+    for bind in ["lan", "0.0.0.0", "auto"] {
+        let sandbox = sandbox();
+        let outcome = try_start(&sandbox, &["--bind", bind]);
+        if bind == "auto" {
+            // auto is loopback outside a container: a generated token is fine there.
+            if let Ok(mut gw) = outcome {
+                let _ = gw.child.kill();
+                let _ = gw.wait(Duration::from_secs(5));
+            }
+            continue;
+        }
+        let (code, err) = outcome.err().expect("must refuse");
+        assert_eq!(code, Some(78), "{bind}: {err}");
+        assert!(
+            err.contains("openclaw doctor --generate-gateway-token") && err.contains("gateway.auth.token"),
+            "{bind}: {err}"
+        );
+        assert!(!sandbox.config_path().exists(), "{bind}: a config was written");
+    }
+    let sandbox = sandbox().env("OPENCLAW_GATEWAY_TOKEN", TOKEN);
+    let gw = start(&sandbox, &["--bind", "lan"]);
+    if sandbox.config_path().exists() {
+        let config: Value = serde_json::from_str(&sandbox.read_config()).unwrap();
+        assert!(config["gateway"]["auth"].get("token").is_none(), "{config}");
+    }
+    let (status, _, reply) = invoke(&gw, Some(&format!("Bearer {TOKEN}")), json!({"tool": "web_fetch"})).await;
+    assert_eq!(status, 404, "the operator's token is the one in use: {reply}");
+}

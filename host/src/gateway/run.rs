@@ -77,21 +77,76 @@ fn refuse(message: &str) -> u8 {
     EXIT_CONFIG
 }
 
-/// Writes a fresh config for a first run: local, loopback, token auth with a new token.
-fn first_run_config(ctx: &Context, token: &str) -> Result<(), String> {
-    let doc = json!({
-        "gateway": {
-            "mode": "local",
-            "bind": "loopback",
-            "port": openclaw_core::config::schema::gateway::DEFAULT_PORT,
-            "auth": {"mode": "token", "token": token},
-        }
+/// The config a first run writes: local and loopback, with token auth only when a token had to
+/// be generated (a credential from the environment stays the one in use).
+fn first_run_document(token: Option<&str>) -> Value {
+    let mut gateway = json!({
+        "mode": "local",
+        "bind": "loopback",
+        "port": openclaw_core::config::schema::gateway::DEFAULT_PORT,
     });
-    let result = edit::modify(&ctx.paths, &ctx.env, |current| {
+    if let Some(token) = token {
+        gateway["auth"] = json!({"mode": "token", "token": token});
+    }
+    json!({ "gateway": gateway })
+}
+
+/// A first run (no config file yet): decides with the config it would write, and writes it only
+/// when the gateway may start with it. Beyond loopback without a credential it refuses and
+/// creates nothing, because a token it invented would be held by no client yet would let the
+/// gateway listen. Returns whether a token was generated.
+fn first_run(
+    ctx: &Context,
+    options: &RunOptions,
+    cli_bind: Option<BindRequest>,
+    facts: &HostFacts,
+) -> Result<bool, u8> {
+    let text = first_run_document(None).to_string();
+    let candidate = config::load_text(&text, &ctx.paths.config_path, &ctx.env)
+        .ok()
+        .and_then(|loaded| loaded.config().cloned())
+        .unwrap_or_default();
+    let inputs = StartInputs {
+        config: &candidate,
+        config_token: None,
+        config_password: None,
+        env_token: ctx.env.get("OPENCLAW_GATEWAY_TOKEN"),
+        env_password: ctx.env.get("OPENCLAW_GATEWAY_PASSWORD"),
+        env_port: ctx.env.get("OPENCLAW_GATEWAY_PORT"),
+        cli_port: options.port,
+        cli_bind,
+        facts,
+    };
+    let plan = match plan_start(&inputs) {
+        Ok(plan) => plan,
+        Err(refusal) => {
+            eprintln!("error: {refusal}");
+            eprintln!(
+                "  first run: no config exists yet at {}, and nothing was created",
+                ctx.paths.config_path.display()
+            );
+            return Err(EXIT_CONFIG);
+        }
+    };
+    let token = match plan.auth {
+        AuthPlan::GenerateToken => match crate::cli::doctor::new_token() {
+            Ok(token) => Some(token),
+            Err(e) => return Err(refuse(&format!("the operating system's random source failed: {e}"))),
+        },
+        AuthPlan::Ready(_) => None,
+    };
+    let doc = first_run_document(token.as_deref());
+    let written = edit::modify(&ctx.paths, &ctx.env, |current| {
         *current = doc;
         Ok(true)
     });
-    result.map(|_| ()).map_err(|e| e.to_string())
+    if let Err(e) = written {
+        return Err(refuse(&format!(
+            "could not create {}: {e}",
+            ctx.paths.config_path.display()
+        )));
+    }
+    Ok(token.is_some())
 }
 
 /// Stores a generated token in the config (token mode with no token, on loopback).
@@ -129,16 +184,13 @@ pub fn run(ctx: &Context, options: RunOptions) -> u8 {
             return crate::cli::EXIT_USAGE;
         }
     };
-    let mut first_run_token = None;
+    let facts = host_facts();
+    let mut first_run_generated = false;
     if !ctx.paths.config_path.exists() && ctx.env.get("OPENCLAW_CONFIG_PATH").is_none() {
-        let token = match crate::cli::doctor::new_token() {
-            Ok(t) => t,
-            Err(e) => return refuse(&format!("the operating system's random source failed: {e}")),
+        first_run_generated = match first_run(ctx, &options, cli_bind, &facts) {
+            Ok(generated) => generated,
+            Err(code) => return code,
         };
-        if let Err(e) = first_run_config(ctx, &token) {
-            return refuse(&format!("could not create {}: {e}", ctx.paths.config_path.display()));
-        }
-        first_run_token = Some(token);
     }
     let loaded = match config::load(&ctx.paths, &ctx.env) {
         Ok(loaded) => loaded,
@@ -167,7 +219,6 @@ pub fn run(ctx: &Context, options: RunOptions) -> u8 {
         (Ok(t), Ok(p)) => (t, p),
         (Err(e), _) | (_, Err(e)) => return refuse(&e),
     };
-    let facts = host_facts();
     let inputs = StartInputs {
         config: &config,
         config_token: token.as_deref(),
@@ -194,29 +245,23 @@ pub fn run(ctx: &Context, options: RunOptions) -> u8 {
     let auth = match &plan.auth {
         AuthPlan::Ready(auth) => auth.clone(),
         AuthPlan::GenerateToken => {
-            let token = match first_run_token.clone() {
-                Some(token) => token,
-                None => {
-                    let token = match crate::cli::doctor::new_token() {
-                        Ok(t) => t,
-                        Err(e) => return refuse(&format!("the operating system's random source failed: {e}")),
-                    };
-                    if let Err(e) = store_token(ctx, &token) {
-                        return refuse(&format!(
-                            "gateway auth needs a token and storing a generated one failed: {e}"
-                        ));
-                    }
-                    eprintln!(
-                        "generated a gateway token and stored it in {} (gateway.auth.token)",
-                        ctx.paths.config_path.display()
-                    );
-                    token
-                }
+            let token = match crate::cli::doctor::new_token() {
+                Ok(t) => t,
+                Err(e) => return refuse(&format!("the operating system's random source failed: {e}")),
             };
+            if let Err(e) = store_token(ctx, &token) {
+                return refuse(&format!(
+                    "gateway auth needs a token and storing a generated one failed: {e}"
+                ));
+            }
+            eprintln!(
+                "generated a gateway token and stored it in {} (gateway.auth.token)",
+                ctx.paths.config_path.display()
+            );
             ResolvedAuth::Token(SecretDigest::of(&token))
         }
     };
-    if first_run_token.is_some() {
+    if first_run_generated {
         eprintln!(
             "first run: created {} with a generated gateway token (gateway.auth.token)",
             ctx.paths.config_path.display()
