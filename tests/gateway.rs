@@ -956,3 +956,51 @@ async fn first_run_beyond_loopback_never_invents_a_token() {
     let (status, _, reply) = invoke(&gw, Some(&format!("Bearer {TOKEN}")), json!({"tool": "web_fetch"})).await;
     assert_eq!(status, 404, "the operator's token is the one in use: {reply}");
 }
+
+/// Security settings this gateway does not implement are never silent: TLS it would not
+/// terminate refuses the start; settings that grant or change nothing here are warnings.
+#[test]
+fn unimplemented_security_settings_refuse_or_warn() {
+    let sandbox = sandbox();
+    sandbox.write_config(&token_config(
+        json!({"tls": {"enabled": true, "certPath": "/etc/gw.pem"}}),
+    ));
+    let (code, err) = try_start(&sandbox, &[])
+        .err()
+        .expect("TLS that is not terminated must refuse");
+    assert_eq!(code, Some(78));
+    assert!(
+        err.contains("gateway.tls.enabled") && err.contains("reverse proxy") && err.contains("tailscale serve"),
+        "{err}"
+    );
+
+    let sandbox = self::sandbox();
+    sandbox.write_config(&token_config(json!({
+        "auth": {"mode": "token", "token": TOKEN, "allowTailscale": true},
+        "controlUi": {"enabled": true, "allowInsecureAuth": true, "dangerouslyDisableDeviceAuth": true, "basePath": "/ui"},
+        "reload": {"mode": "hot"},
+        "nodes": {"denyCommands": ["system.run"]},
+        "http": {"endpoints": {"chatCompletions": {"enabled": true}}},
+        "channelHealthCheckMinutes": 5,
+    })));
+    let mut gw = start(&sandbox, &[]);
+    let _ = gw.child.kill();
+    let _ = gw.wait(Duration::from_secs(5));
+    let err = gw.stderr();
+    for needle in [
+        "gateway.auth.allowTailscale",
+        "gateway.controlUi.enabled",
+        "gateway.controlUi.allowInsecureAuth",
+        "gateway.controlUi.dangerouslyDisableDeviceAuth",
+        "gateway.controlUi.basePath",
+        "gateway.reload",
+        "gateway.nodes",
+        "gateway.http.endpoints.chatCompletions",
+        "gateway.channelHealthCheckMinutes",
+    ] {
+        assert!(
+            err.contains(&format!("warning: {needle}")),
+            "no warning for {needle}:\n{err}"
+        );
+    }
+}

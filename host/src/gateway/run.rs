@@ -55,9 +55,15 @@ pub fn host_facts() -> HostFacts {
                     .any(|k| c.contains(k))
             })
             .unwrap_or(false);
+    let host_name = ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .find_map(|file| std::fs::read_to_string(file).ok())
+        .map(|name| name.trim().to_string())
+        .filter(|name| !name.is_empty());
     HostFacts {
         interface_addrs,
         in_container,
+        host_name,
     }
 }
 
