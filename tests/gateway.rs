@@ -1004,3 +1004,235 @@ fn unimplemented_security_settings_refuse_or_warn() {
         );
     }
 }
+
+const SECURITY_HEADERS: &[(&str, &str)] = &[
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "no-referrer"),
+    ("x-permitted-cross-domain-policies", "none"),
+    ("cross-origin-resource-policy", "same-origin"),
+    ("x-frame-options", "DENY"),
+];
+
+fn assert_security_headers(what: &str, headers: &reqwest::header::HeaderMap, hsts: Option<&str>) {
+    for (name, value) in SECURITY_HEADERS {
+        assert_eq!(
+            headers.get(*name).and_then(|v| v.to_str().ok()),
+            Some(*value),
+            "{what}: {name} in {headers:?}"
+        );
+    }
+    let permissions = headers
+        .get("permissions-policy")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    for feature in ["camera=()", "microphone=()", "geolocation=()", "payment=()", "usb=()"] {
+        assert!(permissions.contains(feature), "{what}: {permissions}");
+    }
+    assert_eq!(
+        headers.get("strict-transport-security").and_then(|v| v.to_str().ok()),
+        hsts,
+        "{what}"
+    );
+}
+
+/// Every answer the router gives, refusals and 404s included, carries the security headers;
+/// HSTS only when `gateway.http.securityHeaders.strictTransportSecurity` is a string.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_response_carries_the_security_headers() {
+    for hsts in [None, Some("max-age=63072000; includeSubDomains")] {
+        let sandbox = sandbox();
+        let http = match hsts {
+            Some(value) => json!({"securityHeaders": {"strictTransportSecurity": value}}),
+            None => json!({"securityHeaders": {"strictTransportSecurity": false}}),
+        };
+        sandbox.write_config(&token_config(json!({
+            "http": http,
+            "controlUi": {"allowedOrigins": ["https://control.example.com"]},
+        })));
+        let gw = start(&sandbox, &[]);
+        let client = reqwest::Client::new();
+        let requests = [
+            ("health", client.get(gw.url("/health"))),
+            ("404", client.get(gw.url("/nope"))),
+            ("websocket path without upgrade", client.get(gw.url("/"))),
+            ("401", client.post(gw.url("/tools/invoke")).json(&json!({"tool": "x"}))),
+            (
+                "authenticated 404",
+                client
+                    .post(gw.url("/tools/invoke"))
+                    .header("authorization", format!("Bearer {TOKEN}"))
+                    .json(&json!({"tool": "x"})),
+            ),
+            ("unknown webhook", client.post(gw.url("/webhooks/none"))),
+            (
+                "refused origin",
+                client.get(gw.url("/health")).header("origin", "https://evil.example"),
+            ),
+            (
+                "refused host",
+                client.get(gw.url("/health")).header("host", "evil.example"),
+            ),
+            (
+                "refused websocket upgrade",
+                client
+                    .get(gw.url("/"))
+                    .header("connection", "upgrade")
+                    .header("upgrade", "websocket")
+                    .header("sec-websocket-version", "13")
+                    .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+                    .header("origin", "https://evil.example"),
+            ),
+        ];
+        for (what, request) in requests {
+            let response = request.send().await.unwrap();
+            assert_security_headers(what, response.headers(), hsts);
+        }
+    }
+}
+
+async fn get_with(gw: &Running, path: &str, headers: &[(&str, &str)]) -> (u16, Value) {
+    let mut request = reqwest::Client::new().get(gw.url(path));
+    for (k, v) in headers {
+        request = request.header(*k, *v);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json::<Value>().await.unwrap_or(Value::Null))
+}
+
+/// DNS rebinding: a request naming a host the gateway is not known by is refused on every route,
+/// the WebSocket upgrade included, with the host and the fix in the answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_naming_a_foreign_host_are_refused() {
+    let sandbox = sandbox();
+    sandbox.write_config(&token_config(json!({
+        "allowedHosts": ["gw.example.com", "*.corp.example"],
+        "controlUi": {"allowedOrigins": ["https://control.example.com"]},
+    })));
+    let gw = start(&sandbox, &[]);
+    let port = gw.port.to_string();
+    let machine = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let machine = machine.trim();
+    let with_port = |h: &str| format!("{h}:{port}");
+    let mut cases: Vec<(String, u16)> = vec![
+        (with_port("127.0.0.1"), 200),
+        (with_port("localhost"), 200),
+        (with_port("[::1]"), 200),
+        ("gw.example.com".into(), 200),
+        (with_port("a.corp.example"), 200),
+        ("control.example.com".into(), 200),
+        (with_port("evil.example"), 421),
+        (with_port("gw.example.com.evil.example"), 421),
+        ("127.0.0.1.nip.io".into(), 421),
+        ("not a host".into(), 421),
+    ];
+    if !machine.is_empty() {
+        cases.push((with_port(machine), 200));
+        cases.push((format!("{machine}.local"), 200));
+    }
+    for (host, want) in &cases {
+        let (status, body) = get_with(&gw, "/health", &[("host", host)]).await;
+        assert_eq!(status, *want, "Host {host}: {body}");
+        if *want == 421 {
+            let message = body["error"]["message"].as_str().unwrap_or_default();
+            assert!(message.contains(host.as_str()) || host == "not a host", "{body}");
+            assert_eq!(body["error"]["type"], "misdirected_request", "{body}");
+        }
+    }
+    let (status, body) = get_with(&gw, "/health", &[("host", "evil.example")]).await;
+    assert_eq!(status, 421);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("gateway.allowedHosts"),
+        "{body}"
+    );
+    // Authenticated routes too: the right token does not make a foreign Host acceptable.
+    let (status, _, _) = invoke_with(
+        &gw,
+        Some(&format!("Bearer {TOKEN}")),
+        &[("host", "evil.example")],
+        json!({"tool": "x"}),
+    )
+    .await;
+    assert_eq!(status, 421);
+    // The WebSocket upgrade.
+    let mut request = gw.ws_url().into_client_request().unwrap();
+    request.headers_mut().insert("host", "evil.example".parse().unwrap());
+    match tokio_tungstenite::connect_async(request).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status().as_u16(), 421),
+        other => panic!("upgrade with a foreign Host was not refused: {other:?}"),
+    }
+    // From an untrusted peer, X-Forwarded-Host changes nothing.
+    let (status, _) = get_with(&gw, "/health", &[("x-forwarded-host", "evil.example")]).await;
+    assert_eq!(status, 200);
+    let (status, _) = get_with(
+        &gw,
+        "/health",
+        &[("host", "evil.example"), ("x-forwarded-host", "localhost")],
+    )
+    .await;
+    assert_eq!(status, 421);
+}
+
+/// Behind a trusted proxy the public name arrives in X-Forwarded-Host and is checked like Host.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trusted_proxy_forwards_the_host_it_was_asked_for() {
+    let sandbox = sandbox();
+    sandbox.write_config(&token_config(json!({
+        "trustedProxies": ["127.0.0.1"],
+        "allowedHosts": ["gw.example.com"],
+    })));
+    let gw = start(&sandbox, &[]);
+    let xff = ("x-forwarded-for", "198.51.100.4");
+    for (headers, want) in [
+        (vec![xff, ("x-forwarded-host", "gw.example.com")], 200),
+        (vec![xff, ("x-forwarded-host", "evil.example")], 421),
+        (vec![xff, ("x-forwarded-host", "evil.example, gw.example.com")], 200),
+        (vec![xff, ("host", "gw.example.com")], 200),
+        (vec![xff, ("host", "evil.example")], 421),
+    ] {
+        let (status, body) = get_with(&gw, "/health", &headers).await;
+        assert_eq!(status, want, "{headers:?}: {body}");
+    }
+}
+
+/// A browser page on another site cannot drive any endpoint: a request carrying a browser
+/// `Origin` that is not allowed is refused before authentication, tools and webhooks included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cross_site_browser_requests_are_refused_on_every_endpoint() {
+    let sandbox = sandbox();
+    sandbox.write_config(&token_config(
+        json!({"controlUi": {"allowedOrigins": ["https://control.example.com"]}}),
+    ));
+    let gw = start(&sandbox, &[]);
+    let bearer = format!("Bearer {TOKEN}");
+    let body = json!({"tool": "web_fetch", "args": {}});
+    for origin in ["https://evil.example", "null", "http://localhost.evil.example"] {
+        let (status, _, reply) = invoke_with(&gw, Some(&bearer), &[("origin", origin)], body.clone()).await;
+        assert_eq!(status, 403, "{origin}: {reply}");
+        assert_eq!(reply["error"]["code"], "CONTROL_UI_ORIGIN_NOT_ALLOWED", "{reply}");
+        let hook = reqwest::Client::new()
+            .post(gw.url("/webhooks/probe"))
+            .header("origin", origin)
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(hook.status(), 403, "{origin}");
+        let (status, _) = get_with(&gw, "/health", &[("origin", origin)]).await;
+        assert_eq!(status, 403, "{origin}");
+    }
+    // Allowed origins, and a page on this machine talking to a direct local gateway, get through
+    // to authentication as before.
+    for origin in ["https://control.example.com", "http://localhost:5173"] {
+        let (status, _, reply) = invoke_with(&gw, Some(&bearer), &[("origin", origin)], body.clone()).await;
+        assert_eq!(status, 404, "{origin}: {reply}");
+    }
+    let (status, _, _) = invoke_with(&gw, None, &[], body).await;
+    assert_eq!(
+        status, 401,
+        "clients without Origin are not browsers and only need the credential"
+    );
+}

@@ -26,6 +26,8 @@ use super::guard::{Denied, HttpCredential};
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 pub fn router(gateway: Arc<Gateway>) -> Router {
+    let admit = axum::middleware::from_fn_with_state(gateway.clone(), super::front::admit);
+    let secure_headers = axum::middleware::from_fn_with_state(gateway.clone(), super::front::secure_headers);
     Router::new()
         .route("/health", get(health))
         .route("/tools/invoke", post(tools_invoke))
@@ -35,6 +37,8 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
         .route("/ws", get(super::ws::upgrade))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(admit)
+        .layer(secure_headers)
         .with_state(gateway)
 }
 

@@ -2,6 +2,7 @@
 //! the plugins it runs. Policy (bind, auth, client address, rate limits, origins, the HTTP tool
 //! deny list) is pure code in `openclaw_core::gateway`; this module does the I/O around it.
 
+pub mod front;
 pub mod guard;
 pub mod http;
 pub mod inbox;
@@ -17,8 +18,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use axum::http::{HeaderName, HeaderValue};
 use openclaw_core::config::schema::Config;
 use openclaw_core::gateway::bind::ResolvedBind;
+use openclaw_core::gateway::headers::security_headers;
+use openclaw_core::gateway::host::HostPolicy;
 use serde_json::{Value, json};
 use tokio::sync::{Notify, watch};
 
@@ -39,6 +43,10 @@ pub struct Gateway {
     pub plugins: Plugins,
     pub allowed_origins: Vec<String>,
     pub host_header_origin_fallback: bool,
+    /// The host names requests may address (DNS rebinding).
+    pub hosts: HostPolicy,
+    /// Sent on every HTTP answer.
+    pub security_headers: Vec<(HeaderName, HeaderValue)>,
     pub handshake_timeout: Duration,
     pub tick_interval: Duration,
     config_path: PathBuf,
@@ -85,6 +93,7 @@ pub struct GatewayParts {
     pub bind: ResolvedBind,
     pub port: u16,
     pub plugins: Plugins,
+    pub hosts: HostPolicy,
     pub handshake_timeout: Duration,
     pub tick_interval: Duration,
     pub shutdown: watch::Receiver<bool>,
@@ -98,11 +107,26 @@ impl Gateway {
             .as_ref()
             .and_then(|g| g.control_ui.clone())
             .unwrap_or_default();
+        let hsts = parts
+            .config
+            .gateway
+            .as_ref()
+            .and_then(|g| g.http.as_ref())
+            .and_then(|h| h.security_headers.as_ref())
+            .and_then(|h| h.strict_transport_security.as_ref())
+            .and_then(|h| h.header().map(str::to_string));
+        // The schema admits only printable ASCII for the HSTS value, so every header converts.
+        let security_headers = security_headers(hsts.as_deref())
+            .into_iter()
+            .filter_map(|(name, value)| Some((HeaderName::from_static(name), HeaderValue::from_str(&value).ok()?)))
+            .collect();
         Arc::new(Self {
             guard: parts.guard,
             methods: Methods::builtin(),
             allowed_origins: ui.allowed_origins.unwrap_or_default(),
             host_header_origin_fallback: ui.dangerously_allow_host_header_origin_fallback == Some(true),
+            hosts: parts.hosts,
+            security_headers,
             config: parts.config,
             bind: parts.bind,
             port: parts.port,

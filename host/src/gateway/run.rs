@@ -361,6 +361,7 @@ async fn serve(
         bind: plan.bind,
         port: local.port(),
         plugins,
+        hosts: plan.hosts.clone(),
         handshake_timeout: env_duration_ms(ctx, "OPENCLAW_HANDSHAKE_TIMEOUT_MS", Duration::from_secs(10)),
         tick_interval: env_duration_ms(ctx, "OPENCLAW_TICK_INTERVAL_MS", Duration::from_secs(30)),
         shutdown: shutdown_rx.clone(),

@@ -18,12 +18,11 @@ use std::sync::Arc;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
 use openclaw_core::gateway::auth::{AuthOutcome, Presented, ResolvedAuth};
 use openclaw_core::gateway::client::ClientAddr;
-use openclaw_core::gateway::origin::{OriginPolicy, check_origin};
 use serde_json::{Value, json};
 use tokio::sync::{Semaphore, mpsc};
 
@@ -58,21 +57,8 @@ pub async fn upgrade(
         )
             .into_response();
     };
+    // Host and Origin were checked at the front door (`front::admit`), like every request's.
     let client = gateway.guard.client(peer, &headers);
-    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-    let policy = OriginPolicy {
-        allowed: &gateway.allowed_origins,
-        host_header_fallback: gateway.host_header_origin_fallback,
-    };
-    if let Err(refusal) = check_origin(origin, host, client.local_direct, &policy) {
-        tracing::warn!(peer = %peer, "WebSocket refused: {refusal}");
-        return (
-            StatusCode::FORBIDDEN,
-            axum::Json(json!({"ok": false, "error": {"type": "forbidden", "code": "CONTROL_UI_ORIGIN_NOT_ALLOWED", "message": refusal.to_string()}})),
-        )
-            .into_response();
-    }
     if gateway.is_stopping() {
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     }
