@@ -1236,3 +1236,192 @@ async fn cross_site_browser_requests_are_refused_on_every_endpoint() {
         "clients without Origin are not browsers and only need the credential"
     );
 }
+
+async fn raw_connect(gw: &Running) -> tokio::net::TcpStream {
+    tokio::net::TcpStream::connect(("127.0.0.1", gw.port)).await.unwrap()
+}
+
+/// Reads until the server closes the connection; `None` if it is still open after `limit`
+/// (a guard so a failing run ends, not a measurement).
+async fn read_until_closed(stream: &mut tokio::net::TcpStream, limit: Duration) -> Option<String> {
+    use tokio::io::AsyncReadExt;
+    let mut got = Vec::new();
+    let read = async {
+        let mut buf = [0u8; 4096];
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+    };
+    tokio::time::timeout(limit, read).await.ok()?;
+    Some(String::from_utf8_lossy(&got).into_owned())
+}
+
+/// Sends one HTTP/1.1 request on a kept-alive connection and reads its whole response.
+async fn exchange(stream: &mut tokio::net::TcpStream, request: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let text = String::from_utf8_lossy(&got).into_owned();
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let length = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse::<usize>().unwrap())
+                })
+                .unwrap_or(0);
+            if body.len() >= length {
+                return text;
+            }
+        }
+        let n = tokio::time::timeout(Duration::from_secs(20), stream.read(&mut buf))
+            .await
+            .expect("no response")
+            .unwrap();
+        assert!(n > 0, "closed before the response was complete: {text}");
+        got.extend_from_slice(&buf[..n]);
+    }
+}
+
+const HEALTH: &str = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+
+/// Slowloris: headers that never end, a body that never arrives and a connection that says
+/// nothing are all cut off by the gateway's own timeouts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_clients_are_cut_off() {
+    use tokio::io::AsyncWriteExt;
+    let sandbox = sandbox()
+        .env("OPENCLAW_HANDSHAKE_TIMEOUT_MS", "500")
+        .env("OPENCLAW_BODY_TIMEOUT_MS", "500");
+    sandbox.write_config(&token_config(json!({})));
+    let gw = start(&sandbox, &[]);
+    let guard = Duration::from_secs(20);
+
+    let mut headers = raw_connect(&gw).await;
+    headers
+        .write_all(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        .await
+        .unwrap();
+    let got = read_until_closed(&mut headers, guard)
+        .await
+        .expect("a connection whose headers never end is kept open");
+    assert!(!got.contains("200 OK"), "{got}");
+
+    let mut body = raw_connect(&gw).await;
+    body.write_all(
+        format!(
+            "POST /tools/invoke HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {TOKEN}\r\n\
+             Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{\"tool\": "
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let got = read_until_closed(&mut body, guard)
+        .await
+        .expect("a request whose body never arrives is kept open");
+    assert!(got.starts_with("HTTP/1.1 408"), "{got}");
+    assert!(got.contains("x-content-type-options: nosniff"), "{got}");
+
+    let mut silent = raw_connect(&gw).await;
+    assert!(
+        read_until_closed(&mut silent, guard).await.is_some(),
+        "a connection that sends nothing is kept open"
+    );
+    // A complete request is still answered.
+    let mut ok = raw_connect(&gw).await;
+    assert!(exchange(&mut ok, HEALTH).await.starts_with("HTTP/1.1 200"));
+}
+
+/// At most 64 connections may be open without having authenticated (HTTP connections with no
+/// authenticated request yet, WebSockets before `connect`); the next one is turned away at
+/// once with 503, while authenticated connections do not count.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unauthenticated_connections_are_capped() {
+    let sandbox = sandbox().env("OPENCLAW_HANDSHAKE_TIMEOUT_MS", "60000");
+    sandbox.write_config(&token_config(json!({})));
+    let gw = start(&sandbox, &[]);
+    let guard = Duration::from_secs(20);
+    let invoke = format!(
+        "POST /tools/invoke HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {TOKEN}\r\n\
+         Content-Type: application/json\r\nContent-Length: 13\r\n\r\n{{\"tool\": \"x\"}}"
+    );
+    let mut authenticated = raw_connect(&gw).await;
+    assert!(exchange(&mut authenticated, &invoke).await.starts_with("HTTP/1.1 404"));
+
+    let mut idle = Vec::new();
+    for _ in 0..64 {
+        idle.push(raw_connect(&gw).await);
+    }
+    let mut extra = raw_connect(&gw).await;
+    let got = read_until_closed(&mut extra, guard)
+        .await
+        .expect("the 65th unauthenticated connection was kept");
+    assert!(got.starts_with("HTTP/1.1 503"), "{got}");
+    assert!(got.contains("x-content-type-options: nosniff"), "{got}");
+    // The 64 were held, not dropped, and the authenticated connection still works.
+    for stream in &mut idle {
+        assert!(exchange(stream, HEALTH).await.starts_with("HTTP/1.1 200"));
+    }
+    assert!(exchange(&mut authenticated, HEALTH).await.starts_with("HTTP/1.1 200"));
+    drop(idle);
+
+    // WebSockets count until `connect` succeeds.
+    let sandbox = self::sandbox().env("OPENCLAW_HANDSHAKE_TIMEOUT_MS", "60000");
+    sandbox.write_config(&token_config(json!({})));
+    let gw = start(&sandbox, &[]);
+    let mut sockets = Vec::new();
+    for _ in 0..64 {
+        let mut ws = ws_open(&gw, None).await.unwrap();
+        next_json(&mut ws).await;
+        sockets.push(ws);
+    }
+    let mut extra = raw_connect(&gw).await;
+    let got = read_until_closed(&mut extra, guard)
+        .await
+        .expect("the 65th connection was kept");
+    assert!(got.starts_with("HTTP/1.1 503"), "{got}");
+    send(&mut sockets[0], connect_frame(json!({"token": TOKEN}))).await;
+    assert_eq!(next_json(&mut sockets[0]).await["ok"], true);
+    let mut next = raw_connect(&gw).await;
+    assert!(exchange(&mut next, HEALTH).await.starts_with("HTTP/1.1 200"));
+}
+
+/// Before `connect`, a frame announcing more than 64 KiB is refused from its header: the close
+/// (1009) arrives although the client has sent only the first KiB of its megabyte. After
+/// `connect`, frames up to 1 MiB are read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_frame_before_connect_is_refused_unread() {
+    use tokio::io::AsyncWriteExt;
+    let sandbox = sandbox().env("OPENCLAW_HANDSHAKE_TIMEOUT_MS", "5000");
+    sandbox.write_config(&token_config(json!({})));
+    let gw = start(&sandbox, &[]);
+    let mut ws = ws_open(&gw, None).await.unwrap();
+    next_json(&mut ws).await;
+    let mut frame = vec![0x81, 0x80 | 127];
+    frame.extend_from_slice(&1_000_000u64.to_be_bytes());
+    frame.extend_from_slice(&[0, 0, 0, 0]);
+    frame.extend_from_slice(&[b' '; 1024]);
+    match ws.get_mut() {
+        tokio_tungstenite::MaybeTlsStream::Plain(tcp) => tcp.write_all(&frame).await.unwrap(),
+        _ => unreachable!("plain ws:// connection"),
+    }
+    let (code, reason) = close_of(&mut ws).await;
+    assert_eq!(code, CloseCode::Size, "{reason}");
+
+    let (mut ws, hello) = ws_connect(&gw, json!({"token": TOKEN})).await;
+    assert_eq!(hello["ok"], true);
+    let big = call(&mut ws, "b", "health", json!({"padding": "x".repeat(512 * 1024)})).await;
+    assert_eq!(
+        big["ok"],
+        true,
+        "{}",
+        &big.to_string()[..200.min(big.to_string().len())]
+    );
+}

@@ -11,6 +11,7 @@ pub mod methods;
 pub mod plugins;
 pub mod run;
 pub mod runfile;
+pub mod serve;
 pub mod ws;
 
 use std::path::PathBuf;
@@ -47,7 +48,10 @@ pub struct Gateway {
     pub hosts: HostPolicy,
     /// Sent on every HTTP answer.
     pub security_headers: Vec<(HeaderName, HeaderValue)>,
+    /// How long a client has to present itself: the request head, the WebSocket `connect`.
     pub handshake_timeout: Duration,
+    /// How long a request body may take to arrive.
+    pub body_timeout: Duration,
     pub tick_interval: Duration,
     config_path: PathBuf,
     config_hash: String,
@@ -95,6 +99,7 @@ pub struct GatewayParts {
     pub plugins: Plugins,
     pub hosts: HostPolicy,
     pub handshake_timeout: Duration,
+    pub body_timeout: Duration,
     pub tick_interval: Duration,
     pub shutdown: watch::Receiver<bool>,
 }
@@ -132,6 +137,7 @@ impl Gateway {
             port: parts.port,
             plugins: parts.plugins,
             handshake_timeout: parts.handshake_timeout,
+            body_timeout: parts.body_timeout,
             tick_interval: parts.tick_interval,
             config_path: parts.config_path,
             config_hash: parts.config_hash,

@@ -32,6 +32,8 @@ use crate::state::StateLock;
 pub const EXIT_CONFIG: u8 = 78;
 /// How long a stop waits for in-flight work before closing anyway.
 pub const DRAIN_LIMIT: Duration = Duration::from_secs(30);
+/// How long a request body may take to arrive (`OPENCLAW_BODY_TIMEOUT_MS`).
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(30);
 /// Placeholder for redacted secrets in `config.get`.
 pub const REDACTED: &str = "__OPENCLAW_REDACTED__";
 
@@ -363,6 +365,7 @@ async fn serve(
         plugins,
         hosts: plan.hosts.clone(),
         handshake_timeout: env_duration_ms(ctx, "OPENCLAW_HANDSHAKE_TIMEOUT_MS", Duration::from_secs(10)),
+        body_timeout: env_duration_ms(ctx, "OPENCLAW_BODY_TIMEOUT_MS", BODY_TIMEOUT),
         tick_interval: env_duration_ms(ctx, "OPENCLAW_TICK_INTERVAL_MS", Duration::from_secs(30)),
         shutdown: shutdown_rx.clone(),
     });
@@ -403,7 +406,7 @@ async fn serve(
             }
         })
     };
-    let app = super::http::router(gateway.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let app = super::http::router(gateway.clone());
     let stop = {
         let shutdown_tx = shutdown_tx.clone();
         async move {
@@ -412,30 +415,22 @@ async fn serve(
             let _ = shutdown_tx.send(true);
         }
     };
-    let served = axum::serve(listener, app).with_graceful_shutdown(stop).await;
+    let http_drained = super::serve::serve(listener, app, gateway.clone(), stop, DRAIN_LIMIT).await;
     let _ = shutdown_tx.send(true);
-    let drained = gateway.drained(DRAIN_LIMIT).await;
+    let drained = http_drained && gateway.drained(DRAIN_LIMIT).await;
     gateway.plugins.stop().await;
     pruner.abort();
     drop(announcement);
     let _ = std::fs::remove_file(&run_path);
-    match served {
-        Ok(()) if drained => {
-            eprintln!("gateway stopped");
-            crate::cli::EXIT_OK
-        }
-        Ok(()) => {
-            eprintln!(
-                "gateway stopped; some WebSocket work did not finish within {}s",
-                DRAIN_LIMIT.as_secs()
-            );
-            crate::cli::EXIT_OK
-        }
-        Err(e) => {
-            eprintln!("error: the server failed: {e}");
-            crate::cli::EXIT_FAILED
-        }
+    if drained {
+        eprintln!("gateway stopped");
+    } else {
+        eprintln!(
+            "gateway stopped; some requests did not finish within {}s",
+            DRAIN_LIMIT.as_secs()
+        );
     }
+    crate::cli::EXIT_OK
 }
 
 async fn wait_for_stop_signal() {

@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod bind;
 pub mod client;
+pub mod frame_cap;
 pub mod headers;
 pub mod host;
 pub mod http_tools;
