@@ -1334,9 +1334,16 @@ async fn slow_clients_are_cut_off() {
         read_until_closed(&mut silent, guard).await.is_some(),
         "a connection that sends nothing is kept open"
     );
-    // A complete request is still answered.
+    // A complete request is still answered; an announced body over 1 MiB is refused unread.
     let mut ok = raw_connect(&gw).await;
     assert!(exchange(&mut ok, HEALTH).await.starts_with("HTTP/1.1 200"));
+    let mut big = raw_connect(&gw).await;
+    let reply = exchange(
+        &mut big,
+        "POST /tools/invoke HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2097152\r\n\r\n",
+    )
+    .await;
+    assert!(reply.starts_with("HTTP/1.1 413"), "{reply}");
 }
 
 /// At most 64 connections may be open without having authenticated (HTTP connections with no

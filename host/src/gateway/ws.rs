@@ -340,9 +340,6 @@ async fn handshake(
             Some(Ok(_)) => continue,
         }
     };
-    if message.len() > PRE_AUTH_MAX_BYTES {
-        return Err((None, CLOSE_TOO_BIG, "connect frame exceeds 64 KiB".into()));
-    }
     let frame: Value = serde_json::from_str(message.as_str())
         .map_err(|e| (None, CLOSE_PROTOCOL, format!("first frame is not JSON: {e}")))?;
     let id = frame.get("id").cloned().unwrap_or(Value::Null);

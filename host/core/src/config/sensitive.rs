@@ -238,11 +238,7 @@ impl<'s> Walk<'s> {
             return;
         }
         match value {
-            Value::String(s) => {
-                if cx.secret || (!cx.named && is_sensitive_path(&at.dotted)) {
-                    self.push(at, s);
-                }
-            }
+            Value::String(s) if cx.secret || (!cx.named && is_sensitive_path(&at.dotted)) => self.push(at, s),
             Value::Object(map) => {
                 if is_secret_ref(map) {
                     return;

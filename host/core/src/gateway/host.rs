@@ -134,11 +134,9 @@ impl HostPolicy {
         } else {
             policy.addresses.push(bind);
         }
-        if let Some(name) = facts.machine_name.map(str::trim).filter(|n| !n.is_empty()) {
-            if let Some(Host::Name(name)) = parse_host(name) {
-                policy.names.push(format!("{name}.local"));
-                policy.names.push(name);
-            }
+        if let Some(Host::Name(name)) = facts.machine_name.and_then(parse_host) {
+            policy.names.push(format!("{name}.local"));
+            policy.names.push(name);
         }
         for (index, entry) in facts.allowed_hosts.iter().enumerate() {
             let trimmed = entry.trim();

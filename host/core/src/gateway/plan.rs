@@ -539,6 +539,21 @@ mod tests {
     }
 
     #[test]
+    fn a_custom_bind_host_without_bind_custom_is_a_warning() {
+        let facts = HostFacts::default();
+        let cfg = config(GatewayConfig {
+            custom_bind_host: Some("192.168.1.10".into()),
+            ..Default::default()
+        });
+        let plan = plan_start(&inputs(&cfg, &facts)).unwrap();
+        assert!(
+            plan.warnings.iter().any(|w| w.starts_with("gateway.customBindHost")),
+            "{:?}",
+            plan.warnings
+        );
+    }
+
+    #[test]
     fn allowed_hosts_are_checked_before_listening() {
         let facts = HostFacts {
             host_name: Some("box".into()),
