@@ -420,3 +420,156 @@ fn resolver_errors_are_redacted_in_output_and_logs() {
     assert!(!logged.contains("abcdefghijklmnopqrstuvwxyz"), "{logged}");
     assert_eq!(mode(&log), 0o600);
 }
+
+/// Values that are secrets by their key name (as OpenClaw decides it) in sections the schema does
+/// not type, and plugin secrets in every form, are masked by `config get`; `--reveal` shows them;
+/// `${VAR}` references and SecretRefs stay visible as what they are.
+const NAMED_SECRETS: &[&str] = &[
+    "sk-env-vars-api-key-0123456789",
+    "ghp-inline-env-token-0123456789",
+    "plugin-config-api-key-0123456789",
+    "plugin-config-client-secret-01234",
+    "plugin-env-service-token-0123456789",
+    "scoped-plugin-secret-value-0123456789",
+    "plain-plugin-secret-value-0123456789",
+    "talk-section-api-key-0123456789",
+];
+
+fn named_secrets_config() -> String {
+    serde_json::json!({
+        "env": {
+            "vars": {"ACME_API_KEY": NAMED_SECRETS[0], "REGION": "eu-west-1"},
+            "GITHUB_TOKEN": NAMED_SECRETS[1],
+            "FROM_SHELL_TOKEN": "${SHELL_PROVIDED_TOKEN}",
+        },
+        "plugins": {"entries": {"web-fetch": {
+            "config": {
+                "apiKey": NAMED_SECRETS[2],
+                "oauth": {"clientSecret": NAMED_SECRETS[3], "clientId": "visible-client-id"},
+                "maxTokens": 1000,
+                "mode": "fast",
+            },
+            "env": {"SERVICE_TOKEN": NAMED_SECRETS[4], "LOG_LEVEL": "debug"},
+            "secrets": {
+                "BOT_TOKEN": {"value": NAMED_SECRETS[5], "hosts": ["api.telegram.org"]},
+                "OTHER": NAMED_SECRETS[6],
+                "FROM_ENV": "${SHELL_PROVIDED_TOKEN}",
+                "BY_REF": {"source": "env", "provider": "default", "id": "PLUGIN_REF_VAR"},
+            },
+        }}},
+        "talk": {"apiKey": NAMED_SECRETS[7], "voiceId": "visible-voice"},
+    })
+    .to_string()
+}
+
+#[test]
+fn get_masks_secrets_by_key_name_and_every_plugin_secret_form() {
+    let sb = Sandbox::new().env("SHELL_PROVIDED_TOKEN", "shell-token-value-0123456789");
+    sb.write_config(&named_secrets_config());
+    for path in ["env", "plugins", "talk", "plugins.entries.web-fetch.secrets.BOT_TOKEN"] {
+        let run = sb.run(&["config", "get", path, "--json"]);
+        assert_eq!(run.code, Some(0), "{path}: {}", run.stderr);
+        for secret in NAMED_SECRETS {
+            assert!(!run.stdout.contains(secret), "{path} shows {secret}:\n{}", run.stdout);
+        }
+    }
+    let env = sb.run(&["config", "get", "env", "--json"]).json();
+    assert_eq!(env["vars"]["REGION"], "eu-west-1");
+    assert_eq!(env["vars"]["ACME_API_KEY"], "sk-env…6789");
+    assert_eq!(env["FROM_SHELL_TOKEN"], "${SHELL_PROVIDED_TOKEN}");
+    let entry = sb.run(&["config", "get", "plugins.entries.web-fetch", "--json"]).json();
+    assert_eq!(entry["config"]["oauth"]["clientId"], "visible-client-id");
+    assert_eq!(entry["config"]["maxTokens"], 1000);
+    assert_eq!(entry["config"]["mode"], "fast");
+    assert_eq!(entry["env"]["LOG_LEVEL"], "debug");
+    assert_eq!(entry["secrets"]["BOT_TOKEN"]["hosts"][0], "api.telegram.org");
+    assert_eq!(entry["secrets"]["FROM_ENV"], "${SHELL_PROVIDED_TOKEN}");
+    assert_eq!(entry["secrets"]["BY_REF"]["id"], "PLUGIN_REF_VAR");
+    assert_eq!(
+        sb.run(&["config", "get", "talk.voiceId"]).stdout.trim(),
+        "visible-voice"
+    );
+    let one = sb.run(&["config", "get", "plugins.entries.web-fetch.secrets.BOT_TOKEN.value"]);
+    assert_eq!(one.stdout.trim(), "scoped…6789");
+
+    let revealed = sb.run(&["config", "get", "plugins", "--json", "--reveal"]);
+    for secret in &NAMED_SECRETS[2..7] {
+        assert!(revealed.stdout.contains(secret), "--reveal hides {secret}");
+    }
+}
+
+/// The log scrubber knows every such value: a resolver error that quotes them is masked in the
+/// command's output and in the log file.
+#[test]
+fn secrets_known_by_key_name_are_scrubbed_from_logs() {
+    use std::os::unix::fs::PermissionsExt;
+    let sb = Sandbox::new().env("SHELL_PROVIDED_TOKEN", "shell-token-value-0123456789");
+    let resolver = sb.dir.path().join("resolver.sh");
+    std::fs::write(
+        &resolver,
+        format!(
+            "#!/bin/sh\necho 'failed near {}' >&2\nexit 4\n",
+            NAMED_SECRETS.join(" ")
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&resolver, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let log = sb.dir.path().join("logs/gateway.jsonl");
+    let mut doc: serde_json::Value = serde_json::from_str(&named_secrets_config()).unwrap();
+    doc["secrets"] = serde_json::json!({"providers": {"vault": {"source": "exec", "command": resolver}}});
+    doc["models"] = serde_json::json!({"providers": {"openai": {"apiKey": {"source": "exec", "provider": "vault", "id": "openai/key"}}}});
+    doc["logging"] = serde_json::json!({"file": log});
+    doc["plugins"]["entries"]["web-fetch"]["secrets"]
+        .as_object_mut()
+        .unwrap()
+        .remove("BY_REF");
+    sb.write_config(&doc.to_string());
+    let run = sb.run(&["config", "validate", "--resolve-secrets", "--json"]);
+    let report = run.json();
+    assert_eq!(
+        report["secrets"]["errors"][0]["path"], "models.providers.openai.apiKey",
+        "{report:#}"
+    );
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.contains("secret not resolved"), "{logged}");
+    for secret in NAMED_SECRETS {
+        assert!(!run.stdout.contains(secret), "output shows {secret}:\n{}", run.stdout);
+        assert!(!logged.contains(secret), "log shows {secret}:\n{logged}");
+    }
+}
+
+/// `config set` from a shell that lacks a variable the file refers to: the references are
+/// written back as they were, the edit succeeds with a warning naming the variable, and the
+/// edited value is still validated.
+#[test]
+fn set_keeps_references_the_editing_shell_cannot_resolve() {
+    let sb = Sandbox::new();
+    sb.write_config(
+        r#"{ gateway: { mode: "local", auth: { token: "${OPENCLAW_GATEWAY_TOKEN}" } },
+             hooks: { token: "prefix-${HOOKS_TOKEN_PART}" } }"#,
+    );
+    let run = sb.run(&["config", "set", "gateway.port", "19002"]);
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("OPENCLAW_GATEWAY_TOKEN"), "{}", run.stdout);
+    let written: serde_json::Value = serde_json::from_str(&sb.read_config()).unwrap();
+    assert_eq!(written["gateway"]["auth"]["token"], "${OPENCLAW_GATEWAY_TOKEN}");
+    assert_eq!(written["hooks"]["token"], "prefix-${HOOKS_TOKEN_PART}");
+    assert_eq!(written["gateway"]["port"], 19002);
+
+    let run = sb.run(&["config", "set", "gateway.password", "${SOME_PASSWORD}", "--json"]);
+    assert_eq!(run.code, Some(1), "an unknown key is still refused");
+    let before = sb.read_config();
+    let run = sb.run(&["config", "set", "gateway.bind", "public", "--json"]);
+    assert_eq!(run.code, Some(1), "the edited value is still validated");
+    assert_eq!(run.json()["issues"][0]["path"], "gateway.bind");
+    assert_eq!(sb.read_config(), before);
+
+    let run = sb.run(&["config", "set", "hooks.token", "${HOOKS_TOKEN_FROM_VAULT}"]);
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    let written: serde_json::Value = serde_json::from_str(&sb.read_config()).unwrap();
+    assert_eq!(written["hooks"]["token"], "${HOOKS_TOKEN_FROM_VAULT}");
+    // Where the variable is set, it is still read and checked as before.
+    let run = sb.run(&["config", "validate", "--json"]);
+    assert_eq!(run.code, Some(1));
+    assert_eq!(run.json()["issues"][0]["kind"], "missing_env_var");
+}

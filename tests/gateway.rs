@@ -886,3 +886,571 @@ fn mdns_announces_by_mode() {
         assert!(browse(gw.port).is_none(), "{config}");
     }
 }
+
+/// `config.get` redacts what `config get` masks: values secret by their key name in `env`,
+/// opaque sections and plugin entries, and plugin secrets in every form; references stay visible.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_get_redacts_secrets_by_key_name_and_every_plugin_secret_form() {
+    let secrets = [
+        "sk-env-vars-api-key-0123456789",
+        "ghp-inline-env-token-0123456789",
+        "plugin-config-api-key-0123456789",
+        "plugin-env-service-token-0123456789",
+        "scoped-plugin-secret-value-0123456789",
+        "plain-plugin-secret-value-0123456789",
+        "talk-section-api-key-0123456789",
+    ];
+    let sandbox = sandbox().env("SHELL_PROVIDED_TOKEN", "shell-token-value-0123456789");
+    sandbox.write_config(
+        &json!({
+            "gateway": {"mode": "local", "auth": {"token": TOKEN}},
+            "env": {"vars": {"ACME_API_KEY": secrets[0], "REGION": "eu-west-1"}, "GITHUB_TOKEN": secrets[1]},
+            "plugins": {"entries": {"absent": {
+                "enabled": false,
+                "config": {"apiKey": secrets[2], "mode": "fast"},
+                "env": {"SERVICE_TOKEN": secrets[3]},
+                "secrets": {
+                    "BOT_TOKEN": {"value": secrets[4], "hosts": ["api.telegram.org"]},
+                    "OTHER": secrets[5],
+                    "FROM_ENV": "${SHELL_PROVIDED_TOKEN}",
+                },
+            }}},
+            "talk": {"apiKey": secrets[6]},
+        })
+        .to_string(),
+    );
+    let gw = start(&sandbox, &[]);
+    let (mut ws, hello) = ws_connect(&gw, json!({"token": TOKEN})).await;
+    assert_eq!(hello["ok"], true, "{hello}");
+    let whole = call(&mut ws, "g", "config.get", json!({})).await;
+    let text = whole.to_string();
+    for secret in secrets {
+        assert!(!text.contains(secret), "config.get shows {secret}: {text}");
+    }
+    let config = &whole["payload"]["config"];
+    assert_eq!(config["env"]["vars"]["REGION"], "eu-west-1");
+    assert_eq!(config["env"]["GITHUB_TOKEN"], "__OPENCLAW_REDACTED__");
+    let entry = &config["plugins"]["entries"]["absent"];
+    assert_eq!(entry["config"]["mode"], "fast");
+    assert_eq!(entry["secrets"]["BOT_TOKEN"]["value"], "__OPENCLAW_REDACTED__");
+    assert_eq!(entry["secrets"]["BOT_TOKEN"]["hosts"][0], "api.telegram.org");
+    assert_eq!(entry["secrets"]["FROM_ENV"], "${SHELL_PROVIDED_TOKEN}");
+    let one = call(
+        &mut ws,
+        "p",
+        "config.get",
+        json!({"path": "plugins.entries.absent.secrets.BOT_TOKEN"}),
+    )
+    .await;
+    assert_eq!(one["payload"]["value"]["value"], "__OPENCLAW_REDACTED__", "{one}");
+}
+
+/// A first run (no config yet) asked to listen beyond loopback does not invent a token that
+/// nobody holds: it refuses with the fix and writes nothing. With the operator's token in the
+/// environment it starts, and that token is the one checked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_run_beyond_loopback_never_invents_a_token() {
+    for bind in ["lan", "0.0.0.0", "auto"] {
+        let sandbox = sandbox();
+        let outcome = try_start(&sandbox, &["--bind", bind]);
+        if bind == "auto" {
+            // auto is loopback outside a container: a generated token is fine there.
+            if let Ok(mut gw) = outcome {
+                let _ = gw.child.kill();
+                let _ = gw.wait(Duration::from_secs(5));
+            }
+            continue;
+        }
+        let (code, err) = outcome.err().expect("must refuse");
+        assert_eq!(code, Some(78), "{bind}: {err}");
+        assert!(
+            err.contains("openclaw doctor --generate-gateway-token") && err.contains("gateway.auth.token"),
+            "{bind}: {err}"
+        );
+        assert!(!sandbox.config_path().exists(), "{bind}: a config was written");
+    }
+    let sandbox = sandbox().env("OPENCLAW_GATEWAY_TOKEN", TOKEN);
+    let gw = start(&sandbox, &["--bind", "lan"]);
+    if sandbox.config_path().exists() {
+        let config: Value = serde_json::from_str(&sandbox.read_config()).unwrap();
+        assert!(config["gateway"]["auth"].get("token").is_none(), "{config}");
+    }
+    let (status, _, reply) = invoke(&gw, Some(&format!("Bearer {TOKEN}")), json!({"tool": "web_fetch"})).await;
+    assert_eq!(status, 404, "the operator's token is the one in use: {reply}");
+}
+
+/// Security settings this gateway does not implement are never silent: TLS it would not
+/// terminate refuses the start; settings that grant or change nothing here are warnings.
+#[test]
+fn unimplemented_security_settings_refuse_or_warn() {
+    let sandbox = sandbox();
+    sandbox.write_config(&token_config(
+        json!({"tls": {"enabled": true, "certPath": "/etc/gw.pem"}}),
+    ));
+    let (code, err) = try_start(&sandbox, &[])
+        .err()
+        .expect("TLS that is not terminated must refuse");
+    assert_eq!(code, Some(78));
+    assert!(
+        err.contains("gateway.tls.enabled") && err.contains("reverse proxy") && err.contains("tailscale serve"),
+        "{err}"
+    );
+
+    let sandbox = self::sandbox();
+    sandbox.write_config(&token_config(json!({
+        "auth": {"mode": "token", "token": TOKEN, "allowTailscale": true},
+        "controlUi": {"enabled": true, "allowInsecureAuth": true, "dangerouslyDisableDeviceAuth": true, "basePath": "/ui"},
+        "reload": {"mode": "hot"},
+        "nodes": {"denyCommands": ["system.run"]},
+        "http": {"endpoints": {"chatCompletions": {"enabled": true}}},
+        "channelHealthCheckMinutes": 5,
+    })));
+    let mut gw = start(&sandbox, &[]);
+    let _ = gw.child.kill();
+    let _ = gw.wait(Duration::from_secs(5));
+    let err = gw.stderr();
+    for needle in [
+        "gateway.auth.allowTailscale",
+        "gateway.controlUi.enabled",
+        "gateway.controlUi.allowInsecureAuth",
+        "gateway.controlUi.dangerouslyDisableDeviceAuth",
+        "gateway.controlUi.basePath",
+        "gateway.reload",
+        "gateway.nodes",
+        "gateway.http.endpoints.chatCompletions",
+        "gateway.channelHealthCheckMinutes",
+    ] {
+        assert!(
+            err.contains(&format!("warning: {needle}")),
+            "no warning for {needle}:\n{err}"
+        );
+    }
+}
+
+const SECURITY_HEADERS: &[(&str, &str)] = &[
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "no-referrer"),
+    ("x-permitted-cross-domain-policies", "none"),
+    ("cross-origin-resource-policy", "same-origin"),
+    ("x-frame-options", "DENY"),
+];
+
+fn assert_security_headers(what: &str, headers: &reqwest::header::HeaderMap, hsts: Option<&str>) {
+    for (name, value) in SECURITY_HEADERS {
+        assert_eq!(
+            headers.get(*name).and_then(|v| v.to_str().ok()),
+            Some(*value),
+            "{what}: {name} in {headers:?}"
+        );
+    }
+    let permissions = headers
+        .get("permissions-policy")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    for feature in ["camera=()", "microphone=()", "geolocation=()", "payment=()", "usb=()"] {
+        assert!(permissions.contains(feature), "{what}: {permissions}");
+    }
+    assert_eq!(
+        headers.get("strict-transport-security").and_then(|v| v.to_str().ok()),
+        hsts,
+        "{what}"
+    );
+}
+
+/// Every answer the router gives, refusals and 404s included, carries the security headers;
+/// HSTS only when `gateway.http.securityHeaders.strictTransportSecurity` is a string.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_response_carries_the_security_headers() {
+    for hsts in [None, Some("max-age=63072000; includeSubDomains")] {
+        let sandbox = sandbox();
+        let http = match hsts {
+            Some(value) => json!({"securityHeaders": {"strictTransportSecurity": value}}),
+            None => json!({"securityHeaders": {"strictTransportSecurity": false}}),
+        };
+        sandbox.write_config(&token_config(json!({
+            "http": http,
+            "controlUi": {"allowedOrigins": ["https://control.example.com"]},
+        })));
+        let gw = start(&sandbox, &[]);
+        let client = reqwest::Client::new();
+        let requests = [
+            ("health", client.get(gw.url("/health"))),
+            ("404", client.get(gw.url("/nope"))),
+            ("websocket path without upgrade", client.get(gw.url("/"))),
+            ("401", client.post(gw.url("/tools/invoke")).json(&json!({"tool": "x"}))),
+            (
+                "authenticated 404",
+                client
+                    .post(gw.url("/tools/invoke"))
+                    .header("authorization", format!("Bearer {TOKEN}"))
+                    .json(&json!({"tool": "x"})),
+            ),
+            ("unknown webhook", client.post(gw.url("/webhooks/none"))),
+            (
+                "refused origin",
+                client.get(gw.url("/health")).header("origin", "https://evil.example"),
+            ),
+            (
+                "refused host",
+                client.get(gw.url("/health")).header("host", "evil.example"),
+            ),
+            (
+                "refused websocket upgrade",
+                client
+                    .get(gw.url("/"))
+                    .header("connection", "upgrade")
+                    .header("upgrade", "websocket")
+                    .header("sec-websocket-version", "13")
+                    .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+                    .header("origin", "https://evil.example"),
+            ),
+        ];
+        for (what, request) in requests {
+            let response = request.send().await.unwrap();
+            assert_security_headers(what, response.headers(), hsts);
+        }
+    }
+}
+
+async fn get_with(gw: &Running, path: &str, headers: &[(&str, &str)]) -> (u16, Value) {
+    let mut request = reqwest::Client::new().get(gw.url(path));
+    for (k, v) in headers {
+        request = request.header(*k, *v);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json::<Value>().await.unwrap_or(Value::Null))
+}
+
+/// DNS rebinding: a request naming a host the gateway is not known by is refused on every route,
+/// the WebSocket upgrade included, with the host and the fix in the answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_naming_a_foreign_host_are_refused() {
+    let sandbox = sandbox();
+    sandbox.write_config(&token_config(json!({
+        "allowedHosts": ["gw.example.com", "*.corp.example"],
+        "controlUi": {"allowedOrigins": ["https://control.example.com"]},
+    })));
+    let gw = start(&sandbox, &[]);
+    let port = gw.port.to_string();
+    let machine = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let machine = machine.trim();
+    let with_port = |h: &str| format!("{h}:{port}");
+    let mut cases: Vec<(String, u16)> = vec![
+        (with_port("127.0.0.1"), 200),
+        (with_port("localhost"), 200),
+        (with_port("[::1]"), 200),
+        ("gw.example.com".into(), 200),
+        (with_port("a.corp.example"), 200),
+        ("control.example.com".into(), 200),
+        (with_port("evil.example"), 421),
+        (with_port("gw.example.com.evil.example"), 421),
+        ("127.0.0.1.nip.io".into(), 421),
+        ("not a host".into(), 421),
+    ];
+    if !machine.is_empty() {
+        cases.push((with_port(machine), 200));
+        cases.push((format!("{machine}.local"), 200));
+    }
+    for (host, want) in &cases {
+        let (status, body) = get_with(&gw, "/health", &[("host", host)]).await;
+        assert_eq!(status, *want, "Host {host}: {body}");
+        if *want == 421 {
+            let message = body["error"]["message"].as_str().unwrap_or_default();
+            assert!(message.contains(host.as_str()) || host == "not a host", "{body}");
+            assert_eq!(body["error"]["type"], "misdirected_request", "{body}");
+        }
+    }
+    let (status, body) = get_with(&gw, "/health", &[("host", "evil.example")]).await;
+    assert_eq!(status, 421);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("gateway.allowedHosts"),
+        "{body}"
+    );
+    // Authenticated routes too: the right token does not make a foreign Host acceptable.
+    let (status, _, _) = invoke_with(
+        &gw,
+        Some(&format!("Bearer {TOKEN}")),
+        &[("host", "evil.example")],
+        json!({"tool": "x"}),
+    )
+    .await;
+    assert_eq!(status, 421);
+    // The WebSocket upgrade.
+    let mut request = gw.ws_url().into_client_request().unwrap();
+    request.headers_mut().insert("host", "evil.example".parse().unwrap());
+    match tokio_tungstenite::connect_async(request).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status().as_u16(), 421),
+        other => panic!("upgrade with a foreign Host was not refused: {other:?}"),
+    }
+    // From an untrusted peer, X-Forwarded-Host changes nothing.
+    let (status, _) = get_with(&gw, "/health", &[("x-forwarded-host", "evil.example")]).await;
+    assert_eq!(status, 200);
+    let (status, _) = get_with(
+        &gw,
+        "/health",
+        &[("host", "evil.example"), ("x-forwarded-host", "localhost")],
+    )
+    .await;
+    assert_eq!(status, 421);
+}
+
+/// Behind a trusted proxy the public name arrives in X-Forwarded-Host and is checked like Host.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trusted_proxy_forwards_the_host_it_was_asked_for() {
+    let sandbox = sandbox();
+    sandbox.write_config(&token_config(json!({
+        "trustedProxies": ["127.0.0.1"],
+        "allowedHosts": ["gw.example.com"],
+    })));
+    let gw = start(&sandbox, &[]);
+    let xff = ("x-forwarded-for", "198.51.100.4");
+    for (headers, want) in [
+        (vec![xff, ("x-forwarded-host", "gw.example.com")], 200),
+        (vec![xff, ("x-forwarded-host", "evil.example")], 421),
+        (vec![xff, ("x-forwarded-host", "evil.example, gw.example.com")], 200),
+        (vec![xff, ("host", "gw.example.com")], 200),
+        (vec![xff, ("host", "evil.example")], 421),
+    ] {
+        let (status, body) = get_with(&gw, "/health", &headers).await;
+        assert_eq!(status, want, "{headers:?}: {body}");
+    }
+}
+
+/// A browser page on another site cannot drive any endpoint: a request carrying a browser
+/// `Origin` that is not allowed is refused before authentication, tools and webhooks included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cross_site_browser_requests_are_refused_on_every_endpoint() {
+    let sandbox = sandbox();
+    sandbox.write_config(&token_config(
+        json!({"controlUi": {"allowedOrigins": ["https://control.example.com"]}}),
+    ));
+    let gw = start(&sandbox, &[]);
+    let bearer = format!("Bearer {TOKEN}");
+    let body = json!({"tool": "web_fetch", "args": {}});
+    for origin in ["https://evil.example", "null", "http://localhost.evil.example"] {
+        let (status, _, reply) = invoke_with(&gw, Some(&bearer), &[("origin", origin)], body.clone()).await;
+        assert_eq!(status, 403, "{origin}: {reply}");
+        assert_eq!(reply["error"]["code"], "CONTROL_UI_ORIGIN_NOT_ALLOWED", "{reply}");
+        let hook = reqwest::Client::new()
+            .post(gw.url("/webhooks/probe"))
+            .header("origin", origin)
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(hook.status(), 403, "{origin}");
+        let (status, _) = get_with(&gw, "/health", &[("origin", origin)]).await;
+        assert_eq!(status, 403, "{origin}");
+    }
+    // Allowed origins, and a page on this machine talking to a direct local gateway, get through
+    // to authentication as before.
+    for origin in ["https://control.example.com", "http://localhost:5173"] {
+        let (status, _, reply) = invoke_with(&gw, Some(&bearer), &[("origin", origin)], body.clone()).await;
+        assert_eq!(status, 404, "{origin}: {reply}");
+    }
+    let (status, _, _) = invoke_with(&gw, None, &[], body).await;
+    assert_eq!(
+        status, 401,
+        "clients without Origin are not browsers and only need the credential"
+    );
+}
+
+async fn raw_connect(gw: &Running) -> tokio::net::TcpStream {
+    tokio::net::TcpStream::connect(("127.0.0.1", gw.port)).await.unwrap()
+}
+
+/// Reads until the server closes the connection; `None` if it is still open after `limit`
+/// (a guard so a failing run ends, not a measurement).
+async fn read_until_closed(stream: &mut tokio::net::TcpStream, limit: Duration) -> Option<String> {
+    use tokio::io::AsyncReadExt;
+    let mut got = Vec::new();
+    let read = async {
+        let mut buf = [0u8; 4096];
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+    };
+    tokio::time::timeout(limit, read).await.ok()?;
+    Some(String::from_utf8_lossy(&got).into_owned())
+}
+
+/// Sends one HTTP/1.1 request on a kept-alive connection and reads its whole response.
+async fn exchange(stream: &mut tokio::net::TcpStream, request: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let text = String::from_utf8_lossy(&got).into_owned();
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let length = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse::<usize>().unwrap())
+                })
+                .unwrap_or(0);
+            if body.len() >= length {
+                return text;
+            }
+        }
+        let n = tokio::time::timeout(Duration::from_secs(20), stream.read(&mut buf))
+            .await
+            .expect("no response")
+            .unwrap();
+        assert!(n > 0, "closed before the response was complete: {text}");
+        got.extend_from_slice(&buf[..n]);
+    }
+}
+
+const HEALTH: &str = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+
+/// Slowloris: headers that never end, a body that never arrives and a connection that says
+/// nothing are all cut off by the gateway's own timeouts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_clients_are_cut_off() {
+    use tokio::io::AsyncWriteExt;
+    let sandbox = sandbox()
+        .env("OPENCLAW_HANDSHAKE_TIMEOUT_MS", "500")
+        .env("OPENCLAW_BODY_TIMEOUT_MS", "500");
+    sandbox.write_config(&token_config(json!({})));
+    let gw = start(&sandbox, &[]);
+    let guard = Duration::from_secs(20);
+
+    let mut headers = raw_connect(&gw).await;
+    headers
+        .write_all(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        .await
+        .unwrap();
+    let got = read_until_closed(&mut headers, guard)
+        .await
+        .expect("a connection whose headers never end is kept open");
+    assert!(!got.contains("200 OK"), "{got}");
+
+    let mut body = raw_connect(&gw).await;
+    body.write_all(
+        format!(
+            "POST /tools/invoke HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {TOKEN}\r\n\
+             Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{\"tool\": "
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let got = read_until_closed(&mut body, guard)
+        .await
+        .expect("a request whose body never arrives is kept open");
+    assert!(got.starts_with("HTTP/1.1 408"), "{got}");
+    assert!(got.contains("x-content-type-options: nosniff"), "{got}");
+
+    let mut silent = raw_connect(&gw).await;
+    assert!(
+        read_until_closed(&mut silent, guard).await.is_some(),
+        "a connection that sends nothing is kept open"
+    );
+    // A complete request is still answered; an announced body over 1 MiB is refused unread.
+    let mut ok = raw_connect(&gw).await;
+    assert!(exchange(&mut ok, HEALTH).await.starts_with("HTTP/1.1 200"));
+    let mut big = raw_connect(&gw).await;
+    let reply = exchange(
+        &mut big,
+        "POST /tools/invoke HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2097152\r\n\r\n",
+    )
+    .await;
+    assert!(reply.starts_with("HTTP/1.1 413"), "{reply}");
+}
+
+/// At most 64 connections may be open without having authenticated (HTTP connections with no
+/// authenticated request yet, WebSockets before `connect`); the next one is turned away at
+/// once with 503, while authenticated connections do not count.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unauthenticated_connections_are_capped() {
+    let sandbox = sandbox().env("OPENCLAW_HANDSHAKE_TIMEOUT_MS", "60000");
+    sandbox.write_config(&token_config(json!({})));
+    let gw = start(&sandbox, &[]);
+    let guard = Duration::from_secs(20);
+    let invoke = format!(
+        "POST /tools/invoke HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {TOKEN}\r\n\
+         Content-Type: application/json\r\nContent-Length: 13\r\n\r\n{{\"tool\": \"x\"}}"
+    );
+    let mut authenticated = raw_connect(&gw).await;
+    assert!(exchange(&mut authenticated, &invoke).await.starts_with("HTTP/1.1 404"));
+
+    let mut idle = Vec::new();
+    for _ in 0..64 {
+        idle.push(raw_connect(&gw).await);
+    }
+    let mut extra = raw_connect(&gw).await;
+    let got = read_until_closed(&mut extra, guard)
+        .await
+        .expect("the 65th unauthenticated connection was kept");
+    assert!(got.starts_with("HTTP/1.1 503"), "{got}");
+    assert!(got.contains("x-content-type-options: nosniff"), "{got}");
+    // The 64 were held, not dropped, and the authenticated connection still works.
+    for stream in &mut idle {
+        assert!(exchange(stream, HEALTH).await.starts_with("HTTP/1.1 200"));
+    }
+    assert!(exchange(&mut authenticated, HEALTH).await.starts_with("HTTP/1.1 200"));
+    drop(idle);
+
+    // WebSockets count until `connect` succeeds.
+    let sandbox = self::sandbox().env("OPENCLAW_HANDSHAKE_TIMEOUT_MS", "60000");
+    sandbox.write_config(&token_config(json!({})));
+    let gw = start(&sandbox, &[]);
+    let mut sockets = Vec::new();
+    for _ in 0..64 {
+        let mut ws = ws_open(&gw, None).await.unwrap();
+        next_json(&mut ws).await;
+        sockets.push(ws);
+    }
+    let mut extra = raw_connect(&gw).await;
+    let got = read_until_closed(&mut extra, guard)
+        .await
+        .expect("the 65th connection was kept");
+    assert!(got.starts_with("HTTP/1.1 503"), "{got}");
+    send(&mut sockets[0], connect_frame(json!({"token": TOKEN}))).await;
+    assert_eq!(next_json(&mut sockets[0]).await["ok"], true);
+    let mut next = raw_connect(&gw).await;
+    assert!(exchange(&mut next, HEALTH).await.starts_with("HTTP/1.1 200"));
+}
+
+/// Before `connect`, a frame announcing more than 64 KiB is refused from its header: the close
+/// (1009) arrives although the client has sent only the first KiB of its megabyte. After
+/// `connect`, frames up to 1 MiB are read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_frame_before_connect_is_refused_unread() {
+    use tokio::io::AsyncWriteExt;
+    let sandbox = sandbox().env("OPENCLAW_HANDSHAKE_TIMEOUT_MS", "5000");
+    sandbox.write_config(&token_config(json!({})));
+    let gw = start(&sandbox, &[]);
+    let mut ws = ws_open(&gw, None).await.unwrap();
+    next_json(&mut ws).await;
+    let mut frame = vec![0x81, 0x80 | 127];
+    frame.extend_from_slice(&1_000_000u64.to_be_bytes());
+    frame.extend_from_slice(&[0, 0, 0, 0]);
+    frame.extend_from_slice(&[b' '; 1024]);
+    match ws.get_mut() {
+        tokio_tungstenite::MaybeTlsStream::Plain(tcp) => tcp.write_all(&frame).await.unwrap(),
+        _ => unreachable!("plain ws:// connection"),
+    }
+    let (code, reason) = close_of(&mut ws).await;
+    assert_eq!(code, CloseCode::Size, "{reason}");
+
+    let (mut ws, hello) = ws_connect(&gw, json!({"token": TOKEN})).await;
+    assert_eq!(hello["ok"], true);
+    let big = call(&mut ws, "b", "health", json!({"padding": "x".repeat(512 * 1024)})).await;
+    assert_eq!(
+        big["ok"],
+        true,
+        "{}",
+        &big.to_string()[..200.min(big.to_string().len())]
+    );
+}

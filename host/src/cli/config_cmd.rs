@@ -1,11 +1,11 @@
 //! `openclaw config validate | get | set | unset | schema | path`.
 
 use clap::{Args, Subcommand};
-use openclaw_core::config::env_subst::whole_var_ref;
 use openclaw_core::config::issue::Issue;
 use openclaw_core::config::path::JsonPath;
 use openclaw_core::config::schema::root_schema;
-use openclaw_core::config::validate::{closest, keys_at, schema_at, secret_literals};
+use openclaw_core::config::sensitive::secret_literals;
+use openclaw_core::config::validate::{closest, keys_at, schema_at};
 use openclaw_core::security::redact::mask_value;
 use serde_json::{Value, json};
 
@@ -273,9 +273,6 @@ fn load_for_edit(ctx: &Context, json_mode: bool) -> Result<Loaded, u8> {
 /// Masks every secret under `path` in `value` (a value taken from `doc` at `path`).
 fn mask_secrets(doc: &Value, path: &JsonPath, value: &mut Value) {
     for (secret_path, secret) in secret_literals(root_schema(), doc) {
-        if whole_var_ref(&secret).is_some() {
-            continue;
-        }
         let Some(relative) = secret_path.segments().strip_prefix(path.segments()) else {
             continue;
         };

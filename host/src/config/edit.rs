@@ -7,7 +7,9 @@ use openclaw_core::config::issue::Issue;
 use openclaw_core::config::path::{JsonPath, Segment};
 use serde_json::{Map, Value};
 
-use super::{LoadFailure, Loaded, MAX_CONFIG_BYTES, load_text, read_capped};
+use openclaw_core::config::check::UnsetVariables;
+
+use super::{LoadFailure, Loaded, MAX_CONFIG_BYTES, load_text_with, read_capped};
 use crate::state::{self, Env, StateError, StateLock, StatePaths};
 
 /// Reads a value the operator typed: JSON5 when it parses (`true`, `18789`, `["a"]`,
@@ -272,7 +274,9 @@ pub fn modify(
     let mut text = serde_json::to_string_pretty(&top).map_err(|e| EditError::Path(e.to_string()))?;
     text.push('\n');
 
-    let loaded = load_text(&text, &path, env).map_err(EditError::Unreadable)?;
+    // The editing shell often lacks the gateway's variables: their references are written back
+    // as they were, and everything else (the edited value included) is still validated.
+    let loaded = load_text_with(&text, &path, env, UnsetVariables::KeepReferences).map_err(EditError::Unreadable)?;
     if !loaded.is_valid() {
         return Err(EditError::Invalid(Box::new(loaded)));
     }

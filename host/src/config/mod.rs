@@ -8,7 +8,7 @@ use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use openclaw_core::config::check::{self, Checked};
+use openclaw_core::config::check::{self, Checked, UnsetVariables};
 use openclaw_core::config::issue::{Issue, IssueKind, Severity};
 use openclaw_core::config::parse;
 use openclaw_core::config::path::JsonPath;
@@ -136,13 +136,19 @@ pub fn load(paths: &StatePaths, env: &Env) -> Result<Loaded, LoadFailure> {
             Vec::new(),
             Vec::new(),
             env,
+            UnsetVariables::Refuse,
         )),
     }
 }
 
-/// Checks config `text` as if it were the file at `path` (used by `config set` to validate a
-/// change before writing it).
+/// Checks config `text` as if it were the file at `path`.
 pub fn load_text(text: &str, path: &Path, env: &Env) -> Result<Loaded, LoadFailure> {
+    load_text_with(text, path, env, UnsetVariables::Refuse)
+}
+
+/// [`load_text`], choosing what an unset `${VAR}` means (`config set` keeps the references it
+/// cannot resolve and validates the rest).
+pub fn load_text_with(text: &str, path: &Path, env: &Env, unset: UnsetVariables) -> Result<Loaded, LoadFailure> {
     let failure = |issue: Issue| LoadFailure {
         path: path.to_path_buf(),
         issue: Box::new(issue),
@@ -150,16 +156,30 @@ pub fn load_text(text: &str, path: &Path, env: &Env) -> Result<Loaded, LoadFailu
     let parsed = parse::parse(text, &path.display().to_string()).map_err(failure)?;
     let top = parsed.value;
     let (merged, includes) = include::resolve(top.clone(), path).map_err(failure)?;
-    let mut loaded = from_document(merged, Origin::File(path.to_path_buf()), includes, parsed.notes, env);
+    let mut loaded = from_document(
+        merged,
+        Origin::File(path.to_path_buf()),
+        includes,
+        parsed.notes,
+        env,
+        unset,
+    );
     loaded.top = top;
     let files = std::iter::once(path.to_path_buf()).chain(loaded.includes.iter().cloned());
     loaded.file_issues = files.filter_map(|file| file_permission_issue(&file)).collect();
     Ok(loaded)
 }
 
-fn from_document(merged: Value, origin: Origin, includes: Vec<PathBuf>, parse_notes: Vec<Issue>, env: &Env) -> Loaded {
+fn from_document(
+    merged: Value,
+    origin: Origin,
+    includes: Vec<PathBuf>,
+    parse_notes: Vec<Issue>,
+    env: &Env,
+    unset: UnsetVariables,
+) -> Loaded {
     let lookup = |name: &str| env.get(name).map(str::to_string);
-    let checked = check::check(merged.clone(), &lookup, &[]);
+    let checked = check::check_with(merged.clone(), &lookup, &[], unset);
     Loaded {
         origin,
         top: merged.clone(),

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Extension, Path, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
@@ -18,11 +18,15 @@ use serde_json::{Value, json};
 
 use super::Gateway;
 use super::guard::{Denied, HttpCredential};
+use super::serve::Admission;
 
 /// Largest request body accepted (tool arguments, webhook payloads).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 pub fn router(gateway: Arc<Gateway>) -> Router {
+    let admit = axum::middleware::from_fn_with_state(gateway.clone(), super::front::admit);
+    let read_body = axum::middleware::from_fn_with_state(gateway.clone(), super::front::read_body);
+    let secure_headers = axum::middleware::from_fn_with_state(gateway.clone(), super::front::secure_headers);
     Router::new()
         .route("/health", get(health))
         .route("/tools/invoke", post(tools_invoke))
@@ -32,6 +36,9 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
         .route("/ws", get(super::ws::upgrade))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(read_body)
+        .layer(admit)
+        .layer(secure_headers)
         .with_state(gateway)
 }
 
@@ -112,11 +119,15 @@ struct InvokeRequest {
 async fn tools_invoke(
     State(gateway): State<Arc<Gateway>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    admission: Option<Extension<Arc<Admission>>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     if let Err(denied) = authenticate(&gateway, peer, &headers) {
         return denied_response(denied, gateway.guard.auth());
+    }
+    if let Some(Extension(admission)) = admission {
+        admission.authenticated();
     }
     let request: InvokeRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,

@@ -2,6 +2,7 @@
 //! the plugins it runs. Policy (bind, auth, client address, rate limits, origins, the HTTP tool
 //! deny list) is pure code in `openclaw_core::gateway`; this module does the I/O around it.
 
+pub mod front;
 pub mod guard;
 pub mod http;
 pub mod inbox;
@@ -10,6 +11,7 @@ pub mod methods;
 pub mod plugins;
 pub mod run;
 pub mod runfile;
+pub mod serve;
 pub mod ws;
 
 use std::path::PathBuf;
@@ -17,8 +19,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use axum::http::{HeaderName, HeaderValue};
 use openclaw_core::config::schema::Config;
 use openclaw_core::gateway::bind::ResolvedBind;
+use openclaw_core::gateway::headers::security_headers;
+use openclaw_core::gateway::host::HostPolicy;
 use serde_json::{Value, json};
 use tokio::sync::{Notify, watch};
 
@@ -39,7 +44,14 @@ pub struct Gateway {
     pub plugins: Plugins,
     pub allowed_origins: Vec<String>,
     pub host_header_origin_fallback: bool,
+    /// The host names requests may address (DNS rebinding).
+    pub hosts: HostPolicy,
+    /// Sent on every HTTP answer.
+    pub security_headers: Vec<(HeaderName, HeaderValue)>,
+    /// How long a client has to present itself: the request head, the WebSocket `connect`.
     pub handshake_timeout: Duration,
+    /// How long a request body may take to arrive.
+    pub body_timeout: Duration,
     pub tick_interval: Duration,
     config_path: PathBuf,
     config_hash: String,
@@ -85,7 +97,9 @@ pub struct GatewayParts {
     pub bind: ResolvedBind,
     pub port: u16,
     pub plugins: Plugins,
+    pub hosts: HostPolicy,
     pub handshake_timeout: Duration,
+    pub body_timeout: Duration,
     pub tick_interval: Duration,
     pub shutdown: watch::Receiver<bool>,
 }
@@ -98,16 +112,32 @@ impl Gateway {
             .as_ref()
             .and_then(|g| g.control_ui.clone())
             .unwrap_or_default();
+        let hsts = parts
+            .config
+            .gateway
+            .as_ref()
+            .and_then(|g| g.http.as_ref())
+            .and_then(|h| h.security_headers.as_ref())
+            .and_then(|h| h.strict_transport_security.as_ref())
+            .and_then(|h| h.header().map(str::to_string));
+        // The schema admits only printable ASCII for the HSTS value, so every header converts.
+        let security_headers = security_headers(hsts.as_deref())
+            .into_iter()
+            .filter_map(|(name, value)| Some((HeaderName::from_static(name), HeaderValue::from_str(&value).ok()?)))
+            .collect();
         Arc::new(Self {
             guard: parts.guard,
             methods: Methods::builtin(),
             allowed_origins: ui.allowed_origins.unwrap_or_default(),
             host_header_origin_fallback: ui.dangerously_allow_host_header_origin_fallback == Some(true),
+            hosts: parts.hosts,
+            security_headers,
             config: parts.config,
             bind: parts.bind,
             port: parts.port,
             plugins: parts.plugins,
             handshake_timeout: parts.handshake_timeout,
+            body_timeout: parts.body_timeout,
             tick_interval: parts.tick_interval,
             config_path: parts.config_path,
             config_hash: parts.config_hash,

@@ -6,11 +6,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use openclaw_core::config::env_subst::whole_var_ref;
 use openclaw_core::config::path::JsonPath;
 use openclaw_core::config::schema::common::SecretInput;
 use openclaw_core::config::schema::root_schema;
-use openclaw_core::config::validate::secret_literals;
+use openclaw_core::config::sensitive::secret_literals;
 use openclaw_core::gateway::auth::{ResolvedAuth, SecretDigest};
 use openclaw_core::gateway::bind::{BindRequest, HostFacts};
 use openclaw_core::gateway::plan::{AuthPlan, StartInputs, StartPlan, plan_start};
@@ -33,6 +32,8 @@ use crate::state::StateLock;
 pub const EXIT_CONFIG: u8 = 78;
 /// How long a stop waits for in-flight work before closing anyway.
 pub const DRAIN_LIMIT: Duration = Duration::from_secs(30);
+/// How long a request body may take to arrive (`OPENCLAW_BODY_TIMEOUT_MS`).
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(30);
 /// Placeholder for redacted secrets in `config.get`.
 pub const REDACTED: &str = "__OPENCLAW_REDACTED__";
 
@@ -56,19 +57,22 @@ pub fn host_facts() -> HostFacts {
                     .any(|k| c.contains(k))
             })
             .unwrap_or(false);
+    let host_name = ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .find_map(|file| std::fs::read_to_string(file).ok())
+        .map(|name| name.trim().to_string())
+        .filter(|name| !name.is_empty());
     HostFacts {
         interface_addrs,
         in_container,
+        host_name,
     }
 }
 
 /// The config document with every secret literal replaced (what operators see over the wire).
 pub fn redacted_document(doc: &Value) -> Value {
     let mut out = doc.clone();
-    for (path, secret) in secret_literals(root_schema(), doc) {
-        if whole_var_ref(&secret).is_some() {
-            continue;
-        }
+    for (path, _) in secret_literals(root_schema(), doc) {
         if let Some(slot) = edit::value_at_mut(&mut out, &path) {
             *slot = Value::String(REDACTED.into());
         }
@@ -81,21 +85,76 @@ fn refuse(message: &str) -> u8 {
     EXIT_CONFIG
 }
 
-/// Writes a fresh config for a first run: local, loopback, token auth with a new token.
-fn first_run_config(ctx: &Context, token: &str) -> Result<(), String> {
-    let doc = json!({
-        "gateway": {
-            "mode": "local",
-            "bind": "loopback",
-            "port": openclaw_core::config::schema::gateway::DEFAULT_PORT,
-            "auth": {"mode": "token", "token": token},
-        }
+/// The config a first run writes: local and loopback, with token auth only when a token had to
+/// be generated (a credential from the environment stays the one in use).
+fn first_run_document(token: Option<&str>) -> Value {
+    let mut gateway = json!({
+        "mode": "local",
+        "bind": "loopback",
+        "port": openclaw_core::config::schema::gateway::DEFAULT_PORT,
     });
-    let result = edit::modify(&ctx.paths, &ctx.env, |current| {
+    if let Some(token) = token {
+        gateway["auth"] = json!({"mode": "token", "token": token});
+    }
+    json!({ "gateway": gateway })
+}
+
+/// A first run (no config file yet): decides with the config it would write, and writes it only
+/// when the gateway may start with it. Beyond loopback without a credential it refuses and
+/// creates nothing, because a token it invented would be held by no client yet would let the
+/// gateway listen. Returns whether a token was generated.
+fn first_run(
+    ctx: &Context,
+    options: &RunOptions,
+    cli_bind: Option<BindRequest>,
+    facts: &HostFacts,
+) -> Result<bool, u8> {
+    let text = first_run_document(None).to_string();
+    let candidate = config::load_text(&text, &ctx.paths.config_path, &ctx.env)
+        .ok()
+        .and_then(|loaded| loaded.config().cloned())
+        .unwrap_or_default();
+    let inputs = StartInputs {
+        config: &candidate,
+        config_token: None,
+        config_password: None,
+        env_token: ctx.env.get("OPENCLAW_GATEWAY_TOKEN"),
+        env_password: ctx.env.get("OPENCLAW_GATEWAY_PASSWORD"),
+        env_port: ctx.env.get("OPENCLAW_GATEWAY_PORT"),
+        cli_port: options.port,
+        cli_bind,
+        facts,
+    };
+    let plan = match plan_start(&inputs) {
+        Ok(plan) => plan,
+        Err(refusal) => {
+            eprintln!("error: {refusal}");
+            eprintln!(
+                "  first run: no config exists yet at {}, and nothing was created",
+                ctx.paths.config_path.display()
+            );
+            return Err(EXIT_CONFIG);
+        }
+    };
+    let token = match plan.auth {
+        AuthPlan::GenerateToken => match crate::cli::doctor::new_token() {
+            Ok(token) => Some(token),
+            Err(e) => return Err(refuse(&format!("the operating system's random source failed: {e}"))),
+        },
+        AuthPlan::Ready(_) => None,
+    };
+    let doc = first_run_document(token.as_deref());
+    let written = edit::modify(&ctx.paths, &ctx.env, |current| {
         *current = doc;
         Ok(true)
     });
-    result.map(|_| ()).map_err(|e| e.to_string())
+    if let Err(e) = written {
+        return Err(refuse(&format!(
+            "could not create {}: {e}",
+            ctx.paths.config_path.display()
+        )));
+    }
+    Ok(token.is_some())
 }
 
 /// Stores a generated token in the config (token mode with no token, on loopback).
@@ -133,16 +192,13 @@ pub fn run(ctx: &Context, options: RunOptions) -> u8 {
             return crate::cli::EXIT_USAGE;
         }
     };
-    let mut first_run_token = None;
+    let facts = host_facts();
+    let mut first_run_generated = false;
     if !ctx.paths.config_path.exists() && ctx.env.get("OPENCLAW_CONFIG_PATH").is_none() {
-        let token = match crate::cli::doctor::new_token() {
-            Ok(t) => t,
-            Err(e) => return refuse(&format!("the operating system's random source failed: {e}")),
+        first_run_generated = match first_run(ctx, &options, cli_bind, &facts) {
+            Ok(generated) => generated,
+            Err(code) => return code,
         };
-        if let Err(e) = first_run_config(ctx, &token) {
-            return refuse(&format!("could not create {}: {e}", ctx.paths.config_path.display()));
-        }
-        first_run_token = Some(token);
     }
     let loaded = match config::load(&ctx.paths, &ctx.env) {
         Ok(loaded) => loaded,
@@ -171,7 +227,6 @@ pub fn run(ctx: &Context, options: RunOptions) -> u8 {
         (Ok(t), Ok(p)) => (t, p),
         (Err(e), _) | (_, Err(e)) => return refuse(&e),
     };
-    let facts = host_facts();
     let inputs = StartInputs {
         config: &config,
         config_token: token.as_deref(),
@@ -198,29 +253,23 @@ pub fn run(ctx: &Context, options: RunOptions) -> u8 {
     let auth = match &plan.auth {
         AuthPlan::Ready(auth) => auth.clone(),
         AuthPlan::GenerateToken => {
-            let token = match first_run_token.clone() {
-                Some(token) => token,
-                None => {
-                    let token = match crate::cli::doctor::new_token() {
-                        Ok(t) => t,
-                        Err(e) => return refuse(&format!("the operating system's random source failed: {e}")),
-                    };
-                    if let Err(e) = store_token(ctx, &token) {
-                        return refuse(&format!(
-                            "gateway auth needs a token and storing a generated one failed: {e}"
-                        ));
-                    }
-                    eprintln!(
-                        "generated a gateway token and stored it in {} (gateway.auth.token)",
-                        ctx.paths.config_path.display()
-                    );
-                    token
-                }
+            let token = match crate::cli::doctor::new_token() {
+                Ok(t) => t,
+                Err(e) => return refuse(&format!("the operating system's random source failed: {e}")),
             };
+            if let Err(e) = store_token(ctx, &token) {
+                return refuse(&format!(
+                    "gateway auth needs a token and storing a generated one failed: {e}"
+                ));
+            }
+            eprintln!(
+                "generated a gateway token and stored it in {} (gateway.auth.token)",
+                ctx.paths.config_path.display()
+            );
             ResolvedAuth::Token(SecretDigest::of(&token))
         }
     };
-    if first_run_token.is_some() {
+    if first_run_generated {
         eprintln!(
             "first run: created {} with a generated gateway token (gateway.auth.token)",
             ctx.paths.config_path.display()
@@ -314,7 +363,9 @@ async fn serve(
         bind: plan.bind,
         port: local.port(),
         plugins,
+        hosts: plan.hosts.clone(),
         handshake_timeout: env_duration_ms(ctx, "OPENCLAW_HANDSHAKE_TIMEOUT_MS", Duration::from_secs(10)),
+        body_timeout: env_duration_ms(ctx, "OPENCLAW_BODY_TIMEOUT_MS", BODY_TIMEOUT),
         tick_interval: env_duration_ms(ctx, "OPENCLAW_TICK_INTERVAL_MS", Duration::from_secs(30)),
         shutdown: shutdown_rx.clone(),
     });
@@ -355,7 +406,7 @@ async fn serve(
             }
         })
     };
-    let app = super::http::router(gateway.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let app = super::http::router(gateway.clone());
     let stop = {
         let shutdown_tx = shutdown_tx.clone();
         async move {
@@ -364,30 +415,22 @@ async fn serve(
             let _ = shutdown_tx.send(true);
         }
     };
-    let served = axum::serve(listener, app).with_graceful_shutdown(stop).await;
+    let http_drained = super::serve::serve(listener, app, gateway.clone(), stop, DRAIN_LIMIT).await;
     let _ = shutdown_tx.send(true);
-    let drained = gateway.drained(DRAIN_LIMIT).await;
+    let drained = http_drained && gateway.drained(DRAIN_LIMIT).await;
     gateway.plugins.stop().await;
     pruner.abort();
     drop(announcement);
     let _ = std::fs::remove_file(&run_path);
-    match served {
-        Ok(()) if drained => {
-            eprintln!("gateway stopped");
-            crate::cli::EXIT_OK
-        }
-        Ok(()) => {
-            eprintln!(
-                "gateway stopped; some WebSocket work did not finish within {}s",
-                DRAIN_LIMIT.as_secs()
-            );
-            crate::cli::EXIT_OK
-        }
-        Err(e) => {
-            eprintln!("error: the server failed: {e}");
-            crate::cli::EXIT_FAILED
-        }
+    if drained {
+        eprintln!("gateway stopped");
+    } else {
+        eprintln!(
+            "gateway stopped; some requests did not finish within {}s",
+            DRAIN_LIMIT.as_secs()
+        );
     }
+    crate::cli::EXIT_OK
 }
 
 async fn wait_for_stop_signal() {

@@ -9,26 +9,38 @@
 //! - events `{type:"event", event, payload, seq}` (`tick`, `shutdown`).
 //!
 //! Fail closed: no method runs before `connect` succeeds; a wrong credential closes with 1008,
-//! a connection that does not authenticate within the handshake timeout is closed, and frames
-//! before authentication are capped at 64 KiB.
+//! a connection that does not authenticate within the handshake timeout is closed, and before
+//! authentication a message larger than 64 KiB is refused from its frame header, before its
+//! payload is read (the upgraded socket is read through [`PreAuthCap`], under the protocol
+//! parser, which itself allows 1 MiB).
 
+use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
 
-use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
+use hyper_util::rt::TokioIo;
 use openclaw_core::gateway::auth::{AuthOutcome, Presented, ResolvedAuth};
 use openclaw_core::gateway::client::ClientAddr;
-use openclaw_core::gateway::origin::{OriginPolicy, check_origin};
+use openclaw_core::gateway::frame_cap::FrameSizeCap;
 use serde_json::{Value, json};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::{Semaphore, mpsc};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 use super::guard::Denied;
 use super::methods::Scope;
+use super::serve::Admission;
 use super::{Gateway, PROTOCOL_VERSION};
 
 /// Largest frame before authentication.
@@ -45,40 +57,166 @@ pub const CLOSE_UNSUPPORTED: u16 = 1003;
 pub const CLOSE_POLICY: u16 = 1008;
 pub const CLOSE_TOO_BIG: u16 = 1009;
 
+fn header_has(headers: &HeaderMap, name: header::HeaderName, token: &str) -> bool {
+    headers
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|v| v.trim().eq_ignore_ascii_case(token))
+}
+
+/// Accepts the upgrade itself (rather than through axum's extractor) so the socket can be read
+/// through the pre-authentication frame cap.
 pub async fn upgrade(
     State(gateway): State<Arc<Gateway>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    mut request: Request,
 ) -> Response {
-    let Ok(ws) = ws else {
+    let headers = request.headers();
+    let key = headers.get(header::SEC_WEBSOCKET_KEY).cloned();
+    let is_upgrade =
+        header_has(headers, header::CONNECTION, "upgrade") && header_has(headers, header::UPGRADE, "websocket");
+    let (Some(key), true) = (key, is_upgrade) else {
         return (
             StatusCode::NOT_FOUND,
             axum::Json(json!({"ok": false, "error": {"type": "not_found", "message": "this is the gateway's WebSocket endpoint; HTTP clients use /health and /tools/invoke"}})),
         )
             .into_response();
     };
-    let client = gateway.guard.client(peer, &headers);
-    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-    let policy = OriginPolicy {
-        allowed: &gateway.allowed_origins,
-        host_header_fallback: gateway.host_header_origin_fallback,
-    };
-    if let Err(refusal) = check_origin(origin, host, client.local_direct, &policy) {
-        tracing::warn!(peer = %peer, "WebSocket refused: {refusal}");
-        return (
-            StatusCode::FORBIDDEN,
-            axum::Json(json!({"ok": false, "error": {"type": "forbidden", "code": "CONTROL_UI_ORIGIN_NOT_ALLOWED", "message": refusal.to_string()}})),
+    if headers.get(header::SEC_WEBSOCKET_VERSION).map(HeaderValue::as_bytes) != Some(b"13") {
+        let mut response = (
+            StatusCode::UPGRADE_REQUIRED,
+            axum::Json(json!({"ok": false, "error": {"type": "invalid_request", "message": "WebSocket version 13 is required"}})),
         )
             .into_response();
+        response
+            .headers_mut()
+            .insert(header::SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
+        return response;
     }
+    // Host and Origin were checked at the front door (`front::admit`), like every request's.
+    let client = gateway.guard.client(peer, headers);
     if gateway.is_stopping() {
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     }
-    ws.max_message_size(MAX_FRAME_BYTES)
-        .max_frame_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| connection(gateway, socket, client))
+    let admission = request.extensions().get::<Arc<Admission>>().cloned();
+    let on_upgrade = hyper::upgrade::on(&mut request);
+    let accept = derive_accept_key(key.as_bytes());
+    tokio::spawn(async move {
+        let upgraded = match on_upgrade.await {
+            Ok(upgraded) => upgraded,
+            Err(e) => {
+                tracing::debug!(%peer, "WebSocket upgrade failed: {e}");
+                return;
+            }
+        };
+        let authenticated = Arc::new(AtomicBool::new(false));
+        let capped = PreAuthCap::new(TokioIo::new(upgraded), authenticated.clone());
+        let refused = capped.refused.clone();
+        let config = WebSocketConfig::default()
+            .max_message_size(Some(MAX_FRAME_BYTES))
+            .max_frame_size(Some(MAX_FRAME_BYTES));
+        let socket = WebSocketStream::from_raw_socket(capped, Role::Server, Some(config)).await;
+        let standing = Standing {
+            admission,
+            authenticated,
+            refused,
+        };
+        connection(gateway, socket, client, standing).await;
+    });
+    let mut response = Response::new(axum::body::Body::empty());
+    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let headers = response.headers_mut();
+    headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    if let Ok(accept) = HeaderValue::from_str(&accept) {
+        headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
+    }
+    response
+}
+
+/// Where a socket stands with respect to authentication.
+struct Standing {
+    /// Its place among unauthenticated connections, given back after `connect`.
+    admission: Option<Arc<Admission>>,
+    /// Switches the frame cap off.
+    authenticated: Arc<AtomicBool>,
+    /// Set when the frame cap refused a message.
+    refused: Arc<AtomicBool>,
+}
+
+impl Standing {
+    fn authenticated(&self) {
+        self.authenticated.store(true, Ordering::Release);
+        if let Some(admission) = &self.admission {
+            admission.authenticated();
+        }
+    }
+}
+
+/// The upgraded socket, read through a [`FrameSizeCap`] of [`PRE_AUTH_MAX_BYTES`] until the
+/// connection authenticates: an oversized message fails the read as soon as its frame header
+/// arrives, so the protocol parser never reserves room for its payload.
+pub struct PreAuthCap<S> {
+    inner: S,
+    cap: FrameSizeCap,
+    authenticated: Arc<AtomicBool>,
+    refused: Arc<AtomicBool>,
+}
+
+impl<S> PreAuthCap<S> {
+    fn new(inner: S, authenticated: Arc<AtomicBool>) -> Self {
+        Self {
+            inner,
+            cap: FrameSizeCap::new(PRE_AUTH_MAX_BYTES as u64),
+            authenticated,
+            refused: Arc::new(AtomicBool::new(false)),
+        }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for PreAuthCap<S> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let this = &mut *self;
+        let polled = Pin::new(&mut this.inner).poll_read(cx, buf);
+        if let Poll::Ready(Ok(())) = polled
+            && !this.authenticated.load(Ordering::Acquire)
+            && let Err(too_large) = this.cap.feed(&buf.filled()[before..])
+        {
+            this.refused.store(true, Ordering::Release);
+            buf.set_filled(before);
+            return Poll::Ready(Err(io::Error::new(io::ErrorKind::InvalidData, too_large.to_string())));
+        }
+        polled
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for PreAuthCap<S> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
 }
 
 fn close(code: u16, reason: &str) -> Message {
@@ -88,7 +226,7 @@ fn close(code: u16, reason: &str) -> Message {
         reason.pop();
     }
     Message::Close(Some(CloseFrame {
-        code,
+        code: CloseCode::from(code),
         reason: Utf8Bytes::from(reason),
     }))
 }
@@ -117,7 +255,9 @@ struct Session {
     scopes: Vec<Scope>,
 }
 
-async fn connection(gateway: Arc<Gateway>, socket: WebSocket, client: ClientAddr) {
+type Socket = WebSocketStream<PreAuthCap<TokioIo<hyper::upgrade::Upgraded>>>;
+
+async fn connection(gateway: Arc<Gateway>, socket: Socket, client: ClientAddr, standing: Standing) {
     let _connection = gateway.open_connection();
     let (mut sink, mut stream) = socket.split();
     let nonce = super::http::uuid_like() + &super::http::uuid_like();
@@ -125,7 +265,11 @@ async fn connection(gateway: Arc<Gateway>, socket: WebSocket, client: ClientAddr
     if sink.send(text(&challenge)).await.is_err() {
         return;
     }
-    let session = match tokio::time::timeout(gateway.handshake_timeout, handshake(&gateway, &mut stream, &client)).await
+    let session = match tokio::time::timeout(
+        gateway.handshake_timeout,
+        handshake(&gateway, &mut stream, &client, &standing),
+    )
+    .await
     {
         Err(_) => {
             let _ = sink
@@ -144,6 +288,9 @@ async fn connection(gateway: Arc<Gateway>, socket: WebSocket, client: ClientAddr
             return;
         }
         Ok(Ok((id, session))) => {
+            // Authenticated: no longer counted among unauthenticated connections, and frames up
+            // to the full limit are read.
+            standing.authenticated();
             let hello = json!({"type": "res", "id": id, "ok": true, "payload": {
                 "type": "hello-ok",
                 "protocol": PROTOCOL_VERSION,
@@ -161,14 +308,29 @@ async fn connection(gateway: Arc<Gateway>, socket: WebSocket, client: ClientAddr
     serve(gateway, sink, stream, session).await;
 }
 
-type Stream = futures_util::stream::SplitStream<WebSocket>;
-type Sink = futures_util::stream::SplitSink<WebSocket, Message>;
+type Stream = futures_util::stream::SplitStream<Socket>;
+type Sink = futures_util::stream::SplitSink<Socket, Message>;
 type Refusal = (Option<Value>, u16, String);
 
 /// Reads the `connect` request and authenticates it.
-async fn handshake(gateway: &Gateway, stream: &mut Stream, client: &ClientAddr) -> Result<(Value, Session), Refusal> {
+async fn handshake(
+    gateway: &Gateway,
+    stream: &mut Stream,
+    client: &ClientAddr,
+    standing: &Standing,
+) -> Result<(Value, Session), Refusal> {
     let message = loop {
         match stream.next().await {
+            Some(Err(_)) if standing.refused.load(Ordering::Acquire) => {
+                return Err((
+                    None,
+                    CLOSE_TOO_BIG,
+                    format!(
+                        "messages before connect are limited to {} KiB",
+                        PRE_AUTH_MAX_BYTES / 1024
+                    ),
+                ));
+            }
             None | Some(Err(_)) => return Err((None, CLOSE_PROTOCOL, "connection failed before connect".into())),
             Some(Ok(Message::Text(t))) => break t,
             Some(Ok(Message::Binary(_))) => {
@@ -178,9 +340,6 @@ async fn handshake(gateway: &Gateway, stream: &mut Stream, client: &ClientAddr) 
             Some(Ok(_)) => continue,
         }
     };
-    if message.len() > PRE_AUTH_MAX_BYTES {
-        return Err((None, CLOSE_TOO_BIG, "connect frame exceeds 64 KiB".into()));
-    }
     let frame: Value = serde_json::from_str(message.as_str())
         .map_err(|e| (None, CLOSE_PROTOCOL, format!("first frame is not JSON: {e}")))?;
     let id = frame.get("id").cloned().unwrap_or(Value::Null);

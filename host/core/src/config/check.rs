@@ -49,11 +49,31 @@ fn config_env(doc: &Value) -> Vec<(String, String)> {
     out
 }
 
+/// What a `${VAR}` the environment does not provide means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnsetVariables {
+    /// An error: the gateway must not start with the reference text as a value.
+    Refuse,
+    /// A warning, the reference kept as written: for editing the file from a shell that does not
+    /// carry the gateway's variables. The rest of the document is still checked.
+    KeepReferences,
+}
+
 /// Checks `doc` (the merged document, `$include`s already resolved). `env` looks up process
 /// environment variables; variables the config's own `env` block defines are used when the
 /// process does not have them (they never override it). `extra_channels` are channel ids provided
 /// by installed plugins.
-pub fn check(mut doc: Value, env: &dyn Fn(&str) -> Option<String>, extra_channels: &[&str]) -> Checked {
+pub fn check(doc: Value, env: &dyn Fn(&str) -> Option<String>, extra_channels: &[&str]) -> Checked {
+    check_with(doc, env, extra_channels, UnsetVariables::Refuse)
+}
+
+/// [`check`], choosing what an unset variable means.
+pub fn check_with(
+    mut doc: Value,
+    env: &dyn Fn(&str) -> Option<String>,
+    extra_channels: &[&str],
+    unset: UnsetVariables,
+) -> Checked {
     let mut issues = compat::normalize(&mut doc);
 
     let from_config = config_env(&doc);
@@ -64,17 +84,25 @@ pub fn check(mut doc: Value, env: &dyn Fn(&str) -> Option<String>, extra_channel
     if let Err(missing) = env_subst::substitute(&mut resolved, &lookup) {
         for m in missing {
             let what = if m.empty { "is empty" } else { "is not set" };
-            issues.push(
-                Issue::error(
+            let issue = match unset {
+                UnsetVariables::Refuse => Issue::error(
                     IssueKind::MissingEnvVar,
                     m.path,
                     format!("environment variable {} {what}", m.var),
-                )
-                .with_hint(format!(
-                    "export {}=... before starting, or define it in env.vars",
-                    m.var
-                )),
-            );
+                ),
+                UnsetVariables::KeepReferences => Issue::warning(
+                    IssueKind::MissingEnvVar,
+                    m.path,
+                    format!(
+                        "environment variable {} {what} in this shell; the reference is kept as written",
+                        m.var
+                    ),
+                ),
+            };
+            issues.push(issue.with_hint(format!(
+                "export {}=... where the gateway runs, or define it in env.vars",
+                m.var
+            )));
         }
     }
 

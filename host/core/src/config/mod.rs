@@ -10,4 +10,5 @@ pub mod parse;
 pub mod path;
 pub mod rules;
 pub mod schema;
+pub mod sensitive;
 pub mod validate;

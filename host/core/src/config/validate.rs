@@ -46,7 +46,7 @@ fn type_name(value: &Value) -> &'static str {
     }
 }
 
-fn matches_type(name: &str, value: &Value) -> bool {
+pub(crate) fn matches_type(name: &str, value: &Value) -> bool {
     match name {
         "null" => value.is_null(),
         "boolean" => value.is_boolean(),
@@ -665,15 +665,8 @@ mod tests {
     }
 }
 
-/// Every plaintext secret in `doc`: string values at schema positions marked `x-secret`
-/// (`SecretInput` literals, service-account blobs). `secrets audit` reports them; the logger
-/// scrubs their exact values; `config get` masks them.
-pub fn secret_literals(root: &Value, doc: &Value) -> Vec<(JsonPath, String)> {
-    let mut out = Vec::new();
-    let mut path = JsonPath::root();
-    collect_secrets(root, root, doc, &mut path, false, &mut out, 0);
-    out
-}
+/// Every plaintext secret in `doc` (see [`super::sensitive`], where the decision lives).
+pub use super::sensitive::secret_literals;
 
 /// Follows `$ref`s into `$defs` (bounded, so a self-referencing schema cannot loop).
 fn resolve_ref<'s>(root: &'s Value, mut schema: &'s Value) -> &'s Value {
@@ -691,99 +684,6 @@ fn resolve_ref<'s>(root: &'s Value, mut schema: &'s Value) -> &'s Value {
         }
     }
     schema
-}
-
-fn collect_secrets(
-    root: &Value,
-    schema: &Value,
-    value: &Value,
-    path: &mut JsonPath,
-    secret: bool,
-    out: &mut Vec<(JsonPath, String)>,
-    depth: usize,
-) {
-    if depth > 64 {
-        return;
-    }
-    let schema = resolve_ref(root, schema);
-    let secret = secret || schema.get(SECRET_MARKER).and_then(Value::as_bool).unwrap_or(false);
-    if let Some(branches) = schema
-        .get("oneOf")
-        .or_else(|| schema.get("anyOf"))
-        .and_then(Value::as_array)
-    {
-        for branch in branches {
-            let resolved = resolve_ref(root, branch);
-            let fits = match resolved.get("type") {
-                Some(Value::String(t)) => matches_type(t, value),
-                Some(Value::Array(types)) => types.iter().filter_map(Value::as_str).any(|t| matches_type(t, value)),
-                _ => true,
-            };
-            if fits {
-                collect_secrets(root, branch, value, path, secret, out, depth + 1);
-                return;
-            }
-        }
-        return;
-    }
-    match value {
-        Value::String(s) if secret => out.push((path.clone(), s.clone())),
-        Value::Object(map) => {
-            let properties = schema.get("properties").and_then(Value::as_object);
-            let additional = schema.get("additionalProperties").filter(|a| a.is_object());
-            for (key, item) in map {
-                let sub = properties.and_then(|p| p.get(key)).or(additional);
-                if let Some(sub) = sub {
-                    path.push_key(key.clone());
-                    collect_secrets(root, sub, item, path, secret, out, depth + 1);
-                    path.pop();
-                } else if secret {
-                    path.push_key(key.clone());
-                    collect_secrets(root, &Value::Bool(true), item, path, secret, out, depth + 1);
-                    path.pop();
-                }
-            }
-        }
-        Value::Array(items) => {
-            let item_schema = schema.get("items").cloned().unwrap_or(Value::Bool(true));
-            for (i, item) in items.iter().enumerate() {
-                path.push_index(i);
-                collect_secrets(root, &item_schema, item, path, secret, out, depth + 1);
-                path.pop();
-            }
-        }
-        _ => {}
-    }
-}
-
-#[cfg(test)]
-mod secret_tests {
-    use super::*;
-    use crate::config::schema::root_schema;
-
-    #[test]
-    fn finds_plaintext_secrets_but_not_refs() {
-        let doc = serde_json::json!({
-            "gateway": {"auth": {"token": "literal-token", "password": {"source": "env", "provider": "default", "id": "PW"}}},
-            "channels": {"telegram": {"botToken": "123:abc", "accounts": {"b": {"botToken": "456:def"}}}},
-            "models": {"providers": {"openai": {"apiKey": "sk-x", "headers": {"X-Api-Key": "hk"}}}},
-            "session": {"dmScope": "main"}
-        });
-        let found: Vec<String> = secret_literals(root_schema(), &doc)
-            .into_iter()
-            .map(|(p, v)| format!("{p}={v}"))
-            .collect();
-        assert_eq!(
-            found,
-            vec![
-                "gateway.auth.token=literal-token",
-                "channels.telegram.botToken=123:abc",
-                "channels.telegram.accounts.b.botToken=456:def",
-                "models.providers.openai.apiKey=sk-x",
-                "models.providers.openai.headers.X-Api-Key=hk",
-            ]
-        );
-    }
 }
 
 /// The schema node describing `path` (following `$ref`s, object branches of unions, map values

@@ -25,6 +25,8 @@ pub struct HostFacts {
     /// Running inside a container (`/.dockerenv`, cgroup markers): `auto` then binds every
     /// interface so the published port works.
     pub in_container: bool,
+    /// This machine's host name (requests may name it, and `<name>.local`).
+    pub host_name: Option<String>,
 }
 
 /// How the operator asked to bind: a mode, or (`--bind 10.0.0.5`) an address.
@@ -174,6 +176,7 @@ mod tests {
         HostFacts {
             interface_addrs: addrs.iter().filter_map(|a| a.parse().ok()).collect(),
             in_container,
+            host_name: None,
         }
     }
 

@@ -33,7 +33,7 @@ pub struct OriginPolicy<'a> {
 }
 
 /// Splits `scheme://host[:port]` into (host, full lowercased origin); `None` if malformed.
-fn parse_origin(origin: &str) -> Option<(String, String)> {
+pub(crate) fn parse_origin(origin: &str) -> Option<(String, String)> {
     let lower = origin.trim().to_ascii_lowercase();
     let (scheme, rest) = lower.split_once("://")?;
     if !matches!(scheme, "http" | "https") || rest.is_empty() || rest.contains(['/', '?', '#', '@']) {

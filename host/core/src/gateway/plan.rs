@@ -9,8 +9,11 @@ use std::fmt;
 use super::auth::{self, AuthProblem, AuthSources, ResolvedAuth};
 use super::bind::{self, BindError, BindRequest, ExposureRefusal, HostFacts, ResolvedBind};
 use super::client::TrustedProxies;
+use super::host::{HostNames, HostPolicy};
 use crate::config::schema::Config;
-use crate::config::schema::gateway::{AuthMode, BindMode, DEFAULT_PORT, GatewayMode, TailscaleMode};
+use crate::config::schema::gateway::{
+    AuthMode, BindMode, DEFAULT_PORT, GatewayConfig, GatewayMode, ReloadMode, TailscaleMode,
+};
 
 /// The inputs of [`plan_start`].
 #[derive(Debug, Clone, Copy)]
@@ -44,6 +47,8 @@ pub struct StartPlan {
     pub bind: ResolvedBind,
     pub auth: AuthPlan,
     pub trusted_proxies: TrustedProxies,
+    /// The host names requests may address.
+    pub hosts: HostPolicy,
     /// Things the operator should know (printed and logged, never fatal).
     pub warnings: Vec<String>,
 }
@@ -60,6 +65,8 @@ pub enum StartRefusal {
     BadTrustedProxy { index: usize, entry: String },
     TailscaleNeedsLoopback,
     FunnelNeedsPassword,
+    BadAllowedHost { index: usize, entry: String },
+    TlsNotTerminated,
 }
 
 impl fmt::Display for StartRefusal {
@@ -91,6 +98,14 @@ impl fmt::Display for StartRefusal {
             Self::FunnelNeedsPassword => write!(
                 f,
                 "tailscale funnel (public internet) requires gateway.auth.mode \"password\"; set it and gateway.auth.password, or use tailscale mode \"serve\""
+            ),
+            Self::BadAllowedHost { index, entry } => write!(
+                f,
+                "gateway.allowedHosts[{index}] \"{entry}\" is not a host name or address; write it as \"gw.example.com\", \"*.example.com\" or \"192.168.1.10\" (no scheme or path)"
+            ),
+            Self::TlsNotTerminated => write!(
+                f,
+                "gateway.tls.enabled is true, but this gateway does not terminate TLS and would serve plain HTTP; put a reverse proxy (Caddy, nginx) or `tailscale serve` in front for HTTPS, then set gateway.tls.enabled to false"
             ),
         }
     }
@@ -140,10 +155,13 @@ pub fn plan_start(inputs: &StartInputs<'_>) -> Result<StartPlan, StartRefusal> {
         if tailscale == TailscaleMode::Funnel && auth_config.mode != Some(AuthMode::Password) {
             return Err(StartRefusal::FunnelNeedsPassword);
         }
+        let command = if tailscale == TailscaleMode::Serve {
+            "serve"
+        } else {
+            "funnel"
+        };
         warnings.push(format!(
-            "gateway.tailscale.mode is \"{}\": this gateway does not run `tailscale` itself; publish port {port} with `tailscale {} {port}`",
-            if tailscale == TailscaleMode::Serve { "serve" } else { "funnel" },
-            if tailscale == TailscaleMode::Serve { "serve" } else { "funnel" },
+            "gateway.tailscale.mode is \"{command}\": this gateway does not run `tailscale` itself; publish port {port} with `tailscale {command} {port}`, and add the machine's ts.net name to gateway.allowedHosts so requests naming it are answered"
         ));
     }
 
@@ -186,13 +204,132 @@ pub fn plan_start(inputs: &StartInputs<'_>) -> Result<StartPlan, StartRefusal> {
     if bind.mode == BindMode::Auto && !bind.is_loopback() {
         warnings.push("gateway.bind=auto chose every interface (a container was detected)".to_string());
     }
+    if gateway.custom_bind_host.is_some() && bind.mode != BindMode::Custom {
+        warnings.push(format!(
+            "gateway.customBindHost is used only with bind \"custom\"; this start binds {} (bind={})",
+            bind.ip,
+            bind.mode.as_str()
+        ));
+    }
+    warnings.extend(unimplemented_settings(&gateway)?);
+    let ui = gateway.control_ui.clone().unwrap_or_default();
+    let hosts = HostPolicy::new(&HostNames {
+        bind_ip: bind.ip,
+        interface_addrs: &inputs.facts.interface_addrs,
+        machine_name: inputs.facts.host_name.as_deref(),
+        allowed_hosts: gateway.allowed_hosts.as_deref().unwrap_or_default(),
+        allowed_origins: ui.allowed_origins.as_deref().unwrap_or_default(),
+    })
+    .map_err(|(index, entry)| StartRefusal::BadAllowedHost { index, entry })?;
     Ok(StartPlan {
         port,
         bind,
         auth,
         trusted_proxies,
+        hosts,
         warnings,
     })
+}
+
+/// Gateway settings the schema accepts that this gateway does not act on. Ignoring one is a
+/// refusal where it would leave the operator less protected than the setting says (TLS), and a
+/// warning where it grants or changes nothing here.
+pub fn unimplemented_settings(gateway: &GatewayConfig) -> Result<Vec<String>, StartRefusal> {
+    let mut warnings = Vec::new();
+    if let Some(tls) = &gateway.tls {
+        if tls.enabled == Some(true) {
+            return Err(StartRefusal::TlsNotTerminated);
+        }
+        let set: Vec<&str> = [
+            ("autoGenerate", tls.auto_generate.is_some()),
+            ("certPath", tls.cert_path.is_some()),
+            ("keyPath", tls.key_path.is_some()),
+            ("caPath", tls.ca_path.is_some()),
+        ]
+        .iter()
+        .filter(|(_, set)| *set)
+        .map(|(key, _)| *key)
+        .collect();
+        if !set.is_empty() {
+            warnings.push(format!(
+                "gateway.tls.{} has no effect: this gateway does not terminate TLS (use a reverse proxy or `tailscale serve` for HTTPS)",
+                set.join(", gateway.tls.")
+            ));
+        }
+    }
+    let auth = gateway.auth.clone().unwrap_or_default();
+    if auth.allow_tailscale == Some(true) {
+        warnings.push(
+            "gateway.auth.allowTailscale is true, but Tailscale identity headers are not accepted here (not implemented): every client still needs the token or password".to_string(),
+        );
+    }
+    if auth.trusted_proxy.is_some() && auth.mode != Some(AuthMode::TrustedProxy) {
+        warnings.push(
+            "gateway.auth.trustedProxy is read only with auth mode \"trusted-proxy\"; it has no effect".to_string(),
+        );
+    }
+    if let Some(ui) = &gateway.control_ui {
+        let no_ui = [
+            ("enabled", ui.enabled == Some(true)),
+            ("basePath", ui.base_path.is_some()),
+            ("root", ui.root.is_some()),
+            ("allowInsecureAuth", ui.allow_insecure_auth == Some(true)),
+            (
+                "dangerouslyDisableDeviceAuth",
+                ui.dangerously_disable_device_auth == Some(true),
+            ),
+            ("embedSandbox", ui.embed_sandbox.is_some()),
+            ("allowExternalEmbedUrls", ui.allow_external_embed_urls == Some(true)),
+        ];
+        for (key, set) in no_ui {
+            if set {
+                warnings.push(format!(
+                    "gateway.controlUi.{key} has no effect: this gateway serves no Control UI yet"
+                ));
+            }
+        }
+    }
+    if gateway.tailscale.as_ref().and_then(|t| t.reset_on_exit) == Some(true) {
+        warnings.push(
+            "gateway.tailscale.resetOnExit has no effect: this gateway does not run `tailscale serve`/`funnel` itself, so it has nothing to reset".to_string(),
+        );
+    }
+    if gateway.remote.is_some() {
+        warnings.push(
+            "gateway.remote is client configuration for reaching another gateway; no command here uses it yet, and it does not affect this gateway".to_string(),
+        );
+    }
+    if let Some(reload) = &gateway.reload
+        && (reload.mode.is_some_and(|m| m != ReloadMode::Off)
+            || reload.debounce_ms.is_some()
+            || reload.deferral_timeout_ms.is_some())
+    {
+        warnings.push(
+            "gateway.reload is not implemented: config changes (a rotated token included) take effect only when the gateway restarts".to_string(),
+        );
+    }
+    if gateway.nodes.is_some() {
+        warnings
+            .push("gateway.nodes has no effect: this gateway has no nodes yet, so no node command can run".to_string());
+    }
+    if let Some(endpoints) = gateway.http.as_ref().and_then(|h| h.endpoints.as_ref()) {
+        for (key, endpoint, route) in [
+            ("chatCompletions", &endpoints.chat_completions, "/v1/chat/completions"),
+            ("responses", &endpoints.responses, "/v1/responses"),
+        ] {
+            if endpoint.as_ref().and_then(|e| e.enabled) == Some(true) {
+                warnings.push(format!(
+                    "gateway.http.endpoints.{key}.enabled: this gateway does not serve POST {route} yet (it answers 404)"
+                ));
+            }
+        }
+    }
+    for key in gateway.compat.keys() {
+        warnings.push(format!(
+            "gateway.{key} is accepted for compatibility with OpenClaw but has no effect here"
+        ));
+    }
+    Ok(warnings)
 }
 
 #[cfg(test)]
@@ -200,6 +337,7 @@ mod tests {
     use std::net::IpAddr;
 
     use proptest::prelude::*;
+    use serde_json::json;
 
     use super::*;
     use crate::config::schema::gateway::{GatewayAuthConfig, GatewayConfig, TailscaleConfig};
@@ -315,6 +453,134 @@ mod tests {
         );
     }
 
+    /// Every gateway setting the schema accepts and this gateway does not act on: refused when
+    /// ignoring it would leave the operator less protected than it says, a warning naming the key
+    /// otherwise.
+    #[test]
+    fn unimplemented_settings_refuse_or_warn() {
+        let cases: &[(serde_json::Value, Result<&str, StartRefusal>)] = &[
+            (json!({"tls": {"enabled": true}}), Err(StartRefusal::TlsNotTerminated)),
+            (
+                json!({"tls": {"enabled": false, "certPath": "/c.pem"}}),
+                Ok("gateway.tls.certPath"),
+            ),
+            (
+                json!({"auth": {"allowTailscale": true}}),
+                Ok("gateway.auth.allowTailscale"),
+            ),
+            (
+                json!({"auth": {"trustedProxy": {"userHeader": "x-user"}}}),
+                Ok("gateway.auth.trustedProxy"),
+            ),
+            (json!({"controlUi": {"enabled": true}}), Ok("gateway.controlUi.enabled")),
+            (
+                json!({"controlUi": {"basePath": "/ui"}}),
+                Ok("gateway.controlUi.basePath"),
+            ),
+            (json!({"controlUi": {"root": "/srv/ui"}}), Ok("gateway.controlUi.root")),
+            (
+                json!({"controlUi": {"allowInsecureAuth": true}}),
+                Ok("gateway.controlUi.allowInsecureAuth"),
+            ),
+            (
+                json!({"controlUi": {"dangerouslyDisableDeviceAuth": true}}),
+                Ok("gateway.controlUi.dangerouslyDisableDeviceAuth"),
+            ),
+            (
+                json!({"controlUi": {"embedSandbox": "strict"}}),
+                Ok("gateway.controlUi.embedSandbox"),
+            ),
+            (
+                json!({"controlUi": {"allowExternalEmbedUrls": true}}),
+                Ok("gateway.controlUi.allowExternalEmbedUrls"),
+            ),
+            (
+                json!({"tailscale": {"resetOnExit": true}}),
+                Ok("gateway.tailscale.resetOnExit"),
+            ),
+            (json!({"remote": {"url": "wss://gw.example"}}), Ok("gateway.remote")),
+            (json!({"reload": {"mode": "hybrid"}}), Ok("gateway.reload")),
+            (json!({"nodes": {"denyCommands": ["system.run"]}}), Ok("gateway.nodes")),
+            (
+                json!({"http": {"endpoints": {"responses": {"enabled": true, "maxBodyBytes": 1}}}}),
+                Ok("gateway.http.endpoints.responses"),
+            ),
+            (json!({"webchat": {}}), Ok("gateway.webchat")),
+            (json!({"push": {}}), Ok("gateway.push")),
+            (
+                json!({"channelMaxRestartsPerHour": 3}),
+                Ok("gateway.channelMaxRestartsPerHour"),
+            ),
+        ];
+        for (config, want) in cases {
+            let gateway: GatewayConfig = serde_json::from_value(config.clone()).unwrap();
+            match (unimplemented_settings(&gateway), want) {
+                (Ok(warnings), Ok(key)) => assert!(
+                    warnings.iter().any(|w| w.starts_with(key)),
+                    "{config}: no warning starting with {key}: {warnings:?}"
+                ),
+                (Err(got), Err(want)) => assert_eq!(&got, want, "{config}"),
+                (got, _) => panic!("{config}: {got:?}"),
+            }
+        }
+        // Settings that are implemented, or off, say nothing.
+        let quiet: GatewayConfig = serde_json::from_value(json!({
+            "controlUi": {"enabled": false, "allowedOrigins": ["https://a.example"], "allowInsecureAuth": false},
+            "tls": {"enabled": false},
+            "reload": {"mode": "off"},
+            "http": {"endpoints": {"chatCompletions": {"enabled": false}},
+                     "securityHeaders": {"strictTransportSecurity": "max-age=63072000"}},
+            "allowedHosts": ["gw.example.com"],
+            "tools": {"deny": ["exec"]},
+        }))
+        .unwrap();
+        assert_eq!(unimplemented_settings(&quiet), Ok(Vec::new()));
+        assert!(StartRefusal::TlsNotTerminated.to_string().contains("tailscale serve"));
+    }
+
+    #[test]
+    fn a_custom_bind_host_without_bind_custom_is_a_warning() {
+        let facts = HostFacts::default();
+        let cfg = config(GatewayConfig {
+            custom_bind_host: Some("192.168.1.10".into()),
+            ..Default::default()
+        });
+        let plan = plan_start(&inputs(&cfg, &facts)).unwrap();
+        assert!(
+            plan.warnings.iter().any(|w| w.starts_with("gateway.customBindHost")),
+            "{:?}",
+            plan.warnings
+        );
+    }
+
+    #[test]
+    fn allowed_hosts_are_checked_before_listening() {
+        let facts = HostFacts {
+            host_name: Some("box".into()),
+            ..HostFacts::default()
+        };
+        let cfg = config(GatewayConfig {
+            allowed_hosts: Some(vec!["gw.example.com".into(), "https://gw.example.com/".into()]),
+            ..Default::default()
+        });
+        assert_eq!(
+            plan_start(&inputs(&cfg, &facts)).err(),
+            Some(StartRefusal::BadAllowedHost {
+                index: 1,
+                entry: "https://gw.example.com/".into()
+            })
+        );
+        let cfg = config(GatewayConfig {
+            allowed_hosts: Some(vec!["gw.example.com".into()]),
+            ..Default::default()
+        });
+        let plan = plan_start(&inputs(&cfg, &facts)).unwrap();
+        for host in ["gw.example.com", "box.local:18789", "localhost:18789"] {
+            assert!(plan.hosts.check(Some(host), None, false).is_ok(), "{host}");
+        }
+        assert!(plan.hosts.check(Some("evil.example"), None, false).is_err());
+    }
+
     fn bind_modes() -> impl Strategy<Value = BindMode> {
         prop_oneof![
             Just(BindMode::Loopback),
@@ -397,6 +663,7 @@ mod tests {
             let facts = HostFacts {
                 interface_addrs: if tailnet { vec![IpAddr::from([100, 90, 1, 2])] } else { vec![IpAddr::from([192, 168, 1, 10])] },
                 in_container,
+                host_name: None,
             };
             let i = StartInputs {
                 config: &cfg,

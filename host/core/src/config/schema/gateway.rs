@@ -204,6 +204,103 @@ pub struct TlsConfig {
     pub ca_path: Option<String>,
 }
 
+/// `gateway.http.endpoints.<name>`: one of OpenClaw's OpenAI-compatible HTTP endpoints. This
+/// gateway does not serve them yet (an enabled one is a start-up warning); their limits are
+/// accepted so an OpenClaw config loads.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(transform = http_endpoint_compat)]
+pub struct HttpEndpointConfig {
+    #[schemars(extend("default" = false))]
+    pub enabled: Option<bool>,
+    #[serde(flatten)]
+    #[schemars(skip)]
+    pub compat: Opaque,
+}
+
+fn http_endpoint_compat(schema: &mut schemars::Schema) {
+    accept_opaque_keys(
+        schema,
+        &[
+            "maxBodyBytes",
+            "maxImageParts",
+            "maxTotalImageBytes",
+            "maxUrlParts",
+            "images",
+            "files",
+        ],
+    );
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct HttpEndpointsConfig {
+    /// `POST /v1/chat/completions`.
+    pub chat_completions: Option<HttpEndpointConfig>,
+    /// `POST /v1/responses`.
+    pub responses: Option<HttpEndpointConfig>,
+}
+
+/// `false`, the only boolean `strictTransportSecurity` takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Disabled;
+
+impl<'de> Deserialize<'de> for Disabled {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match bool::deserialize(deserializer)? {
+            false => Ok(Self),
+            true => Err(serde::de::Error::custom(
+                "expected false or a header value such as \"max-age=31536000\"",
+            )),
+        }
+    }
+}
+
+impl JsonSchema for Disabled {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Disabled".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({"const": false, "title": "false"})
+    }
+}
+
+/// `Strict-Transport-Security`: a header value, or `false` for none.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum StrictTransportSecurity {
+    #[schemars(title = "a header value such as \"max-age=31536000; includeSubDomains\"")]
+    Value(#[schemars(regex(pattern = r"^[ -~]*$"))] String),
+    Off(Disabled),
+}
+
+impl StrictTransportSecurity {
+    /// The header value to send, if any (`false` and an empty string send none).
+    pub fn header(&self) -> Option<&str> {
+        match self {
+            Self::Value(v) if !v.trim().is_empty() => Some(v.trim()),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SecurityHeadersConfig {
+    /// Sent on every HTTP response when it is a string (meaningful when a TLS proxy serves the
+    /// gateway). `false` or absent: not sent.
+    pub strict_transport_security: Option<StrictTransportSecurity>,
+}
+
+/// `gateway.http`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct GatewayHttpConfig {
+    pub endpoints: Option<HttpEndpointsConfig>,
+    pub security_headers: Option<SecurityHeadersConfig>,
+}
+
 /// Which tools `POST /tools/invoke` may run, on top of the built-in HTTP deny list.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -282,6 +379,12 @@ pub struct GatewayConfig {
     pub remote: Option<RemoteConfig>,
     pub reload: Option<ReloadConfig>,
     pub tls: Option<TlsConfig>,
+    pub http: Option<GatewayHttpConfig>,
+    /// Host names the gateway also answers to (`gw.example.com`, `*.example.com`), beyond
+    /// loopback names, the address it listens on, this machine's name and the hosts of
+    /// `controlUi.allowedOrigins`. A request naming any other host is refused (DNS rebinding).
+    /// Not an OpenClaw key.
+    pub allowed_hosts: Option<Vec<String>>,
     pub tools: Option<GatewayToolsConfig>,
     pub nodes: Option<NodesConfig>,
     /// Older spelling of `discovery.mdns` (see [`LegacyMdnsConfig`]).
@@ -299,7 +402,6 @@ fn gateway_compat(schema: &mut schemars::Schema) {
             "channelHealthCheckMinutes",
             "channelStaleEventThresholdMinutes",
             "channelMaxRestartsPerHour",
-            "http",
             "push",
         ],
     );
