@@ -150,6 +150,11 @@ fn install_list_info_enable_verify_uninstall() {
     assert_eq!(record["version"], "0.1.0");
     assert_eq!(record["pinned"], true);
     assert_eq!(record["sha256"], installed["sha256"]);
+    assert_eq!(record["tools"], json!(["hello"]));
+    assert_eq!(
+        record["manifestSha256"],
+        sha256_of(&install_dir.join("openclaw-plugin.toml"))
+    );
     assert_eq!(
         record["installPath"],
         install_dir.canonicalize().unwrap().display().to_string()
@@ -372,47 +377,208 @@ fn an_interrupted_upgrade_is_repaired() {
     assert_eq!(list(&sandbox)[0]["id"], "hello-tool");
 }
 
+fn sha256_of(path: &Path) -> String {
+    openclaw_runtime::sha256_hex(&std::fs::read(path).unwrap())
+}
+
+fn canonical(path: &Path) -> String {
+    path.canonicalize().unwrap().display().to_string()
+}
+
+/// `manifest` with its `id` replaced.
+fn with_id(manifest: &str, id: &str) -> String {
+    let (first, rest) = manifest.split_once('\n').unwrap();
+    assert!(first.starts_with("id = "), "{first}");
+    format!("id = \"{id}\"\n{rest}")
+}
+
+/// The `plugins list` entry of `id`.
+fn entry(sandbox: &Sandbox, id: &str) -> Value {
+    list(sandbox)
+        .into_iter()
+        .find(|p| p["id"] == id)
+        .unwrap_or_else(|| panic!("{id} is not listed"))
+}
+
+/// The message of a `--json` failure.
+fn error_of(run: &common::Run) -> String {
+    run.json()["error"]["message"].as_str().unwrap_or_default().to_string()
+}
+
+/// Copies the built `package` and `manifest` into `dir` (created).
+fn place(dir: &Path, package: &str, manifest: &str, file: &str) {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::copy(build_guest(package), dir.join(file)).unwrap();
+    std::fs::write(dir.join("openclaw-plugin.toml"), manifest).unwrap();
+}
+
+fn workspace_extensions(sandbox: &Sandbox) -> PathBuf {
+    sandbox.home().join(".openclaw/workspace/.openclaw/extensions")
+}
+
 #[test]
-fn discovery_order_workspace_gate_and_pinned_location() {
+fn two_plugins_with_one_id_are_refused_naming_both() {
+    let sandbox = sandbox();
+    let first = plugin_dir("hello-tool", HELLO);
+    let second = plugin_dir("hello-tool", HELLO);
+    sandbox.write_config(
+        &json!({"plugins": {"allow": ["hello-tool"], "load": {"paths": [first.path(), second.path()]}}}).to_string(),
+    );
+    let listed = list(&sandbox);
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    let hello = &listed[0];
+    assert_eq!((hello["status"].as_str(), hello["loads"].as_bool()), (Some("duplicate-id"), Some(false)));
+    let reason = hello["reason"].as_str().unwrap();
+    for dir in [first.path(), second.path()] {
+        assert!(reason.contains(&canonical(dir)), "{reason}");
+    }
+    assert_eq!(hello["duplicates"][0]["dir"], canonical(second.path()));
+    let human = sandbox.run(&["plugins", "list", "--verbose"]);
+    assert!(human.stdout.contains(&canonical(second.path())), "{}", human.stdout);
+}
+
+#[test]
+fn a_copy_beside_an_installed_plugin_stops_both() {
     let sandbox = sandbox();
     let package = hello_package(&sandbox, "0.1.0");
     assert_eq!(install(&sandbox, &package, &[]).code, Some(0));
     sandbox.run(&["plugins", "enable", "hello-tool"]);
-    assert_eq!(list(&sandbox)[0]["status"], "loads");
+    assert_eq!(entry(&sandbox, "hello-tool")["status"], "loads");
+    let installed = canonical(&sandbox.state_dir().join("extensions/hello-tool"));
 
-    // A copy in a workspace (say, a cloned repository) comes earlier in discovery but does not
-    // replace the installed plugin.
-    let workspace = sandbox
-        .home()
-        .join(".openclaw/workspace/.openclaw/extensions/hello-tool");
-    std::fs::create_dir_all(&workspace).unwrap();
-    std::fs::copy(build_guest("hello-tool"), workspace.join("hello_tool.wasm")).unwrap();
-    std::fs::write(workspace.join("openclaw-plugin.toml"), HELLO).unwrap();
-    let plugins = list(&sandbox);
-    assert_eq!(plugins[0]["origin"], "workspace");
-    assert_eq!(plugins[0]["status"], "shadowed-install", "{plugins:?}");
+    // The same directory reached twice (a load path naming the install directory) is one plugin.
+    sandbox.run(&["config", "set", "plugins.load.paths", &json!([installed]).to_string()]);
+    let listed = list(&sandbox);
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["status"], "loads");
+    sandbox.run(&["config", "set", "plugins.load.paths", "[]"]);
 
-    // A workspace plugin nobody installed stays off until enabled, even when allowed.
-    let other = sandbox.home().join(".openclaw/workspace/.openclaw/extensions/calc");
-    std::fs::create_dir_all(&other).unwrap();
-    std::fs::copy(build_guest("calc"), other.join("calc.wasm")).unwrap();
-    std::fs::copy(
-        workspace_root().join("plugins/calc/openclaw-plugin.toml"),
-        other.join("openclaw-plugin.toml"),
-    )
-    .unwrap();
-    sandbox.run(&["config", "set", "plugins.allow", "[\"hello-tool\", \"calc\"]"]);
-    let calc = list(&sandbox).into_iter().find(|p| p["id"] == "calc").unwrap();
-    assert_eq!(calc["status"], "workspace-not-enabled");
-    sandbox.run(&["plugins", "enable", "calc"]);
-    let calc = list(&sandbox).into_iter().find(|p| p["id"] == "calc").unwrap();
-    assert_eq!(calc["status"], "loads");
+    // A copy in the workspace (say, a cloned repository) comes earlier in discovery: neither
+    // loads, and the refusal names both and which one is installed.
+    let copy = workspace_extensions(&sandbox).join("hello-tool");
+    place(&copy, "hello-tool", HELLO, "hello_tool.wasm");
+    let hello = entry(&sandbox, "hello-tool");
+    assert_eq!(hello["status"], "duplicate-id", "{hello}");
+    let reason = hello["reason"].as_str().unwrap();
+    assert!(reason.contains(&installed) && reason.contains(&canonical(&copy)), "{reason}");
+    assert!(hello["fix"].as_str().unwrap().contains(&canonical(&copy)), "{hello}");
+    // It cannot be pinned into place either.
+    let run = sandbox.run(&["plugins", "pin", "hello-tool", "--json"]);
+    assert_eq!(run.code, Some(1), "{}", run.stdout);
+    assert!(error_of(&run).contains(&canonical(&copy)), "{}", run.stdout);
+
+    std::fs::remove_dir_all(&copy).unwrap();
+    assert_eq!(entry(&sandbox, "hello-tool")["status"], "loads");
 
     // A group-writable plugin directory is refused.
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&other, std::fs::Permissions::from_mode(0o775)).unwrap();
-    let calc = list(&sandbox).into_iter().find(|p| p["id"] == "calc").unwrap();
-    assert_eq!(calc["status"], "unsafe-path");
+    std::fs::set_permissions(&installed, std::fs::Permissions::from_mode(0o775)).unwrap();
+    assert_eq!(entry(&sandbox, "hello-tool")["status"], "unsafe-path");
+}
+
+#[test]
+fn workspace_plugins_load_only_with_a_pinned_digest() {
+    let sandbox = sandbox();
+    let calc = workspace_extensions(&sandbox).join("calc");
+    let manifest = std::fs::read_to_string(workspace_root().join("plugins/calc/openclaw-plugin.toml")).unwrap();
+    place(&calc, "calc", &manifest, "calc.wasm");
+    // Allowed and enabled is not enough for code the agent could have written.
+    assert_eq!(sandbox.run(&["plugins", "enable", "calc"]).code, Some(0));
+    let listed = entry(&sandbox, "calc");
+    assert_eq!(listed["status"], "workspace-not-pinned", "{listed}");
+    assert!(
+        listed["fix"].as_str().unwrap().contains("openclaw plugins pin calc"),
+        "{listed}"
+    );
+
+    // A digest that is not the component's pins nothing.
+    let run = sandbox.run(&["plugins", "pin", "calc", "--sha256", &"0".repeat(64), "--json"]);
+    assert_eq!(run.code, Some(1), "{}", run.stdout);
+    assert!(error_of(&run).contains(&sha256_of(&calc.join("calc.wasm"))), "{}", run.stdout);
+    assert_eq!(config(&sandbox)["plugins"]["installs"]["calc"], Value::Null);
+
+    let run = sandbox.run(&["plugins", "pin", "calc", "--json"]);
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    let record = &config(&sandbox)["plugins"]["installs"]["calc"];
+    assert_eq!(record["sha256"], sha256_of(&calc.join("calc.wasm")));
+    assert_eq!(record["manifestSha256"], sha256_of(&calc.join("openclaw-plugin.toml")));
+    assert_eq!(record["installPath"], canonical(&calc));
+    assert_eq!(record["pinned"], true);
+    assert_eq!(record["tools"], json!(["calculate"]));
+    assert_eq!(entry(&sandbox, "calc")["status"], "loads");
+
+    // The agent edits the manifest to ask for more: refused until the operator pins again.
+    std::fs::write(
+        calc.join("openclaw-plugin.toml"),
+        format!("{manifest}\n[capabilities]\nhttp = [\"collector.example\"]\n"),
+    )
+    .unwrap();
+    let listed = entry(&sandbox, "calc");
+    assert_eq!(listed["status"], "manifest-changed", "{listed}");
+    std::fs::write(calc.join("openclaw-plugin.toml"), &manifest).unwrap();
+    assert_eq!(entry(&sandbox, "calc")["status"], "loads");
+
+    // Unpinning lets install and update replace it; the digests stay and still gate loading.
+    let run = sandbox.run(&["plugins", "unpin", "calc", "--json"]);
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    let record = &config(&sandbox)["plugins"]["installs"]["calc"];
+    assert_eq!(record["pinned"], Value::Null);
+    assert_eq!(record["sha256"], sha256_of(&calc.join("calc.wasm")));
+
+    // The component is swapped: verification says so (loading refuses it: tests/gateway_plugins.rs).
+    std::fs::copy(build_guest("hello-tool"), calc.join("calc.wasm")).unwrap();
+    let verify = sandbox.run(&["plugins", "verify", "calc", "--json"]);
+    assert_eq!(verify.code, Some(1), "{}", verify.stdout);
+    assert!(verify.stdout.contains("changed since"), "{}", verify.stdout);
+}
+
+#[test]
+fn javascript_plugins_and_unknown_ids_are_reported() {
+    let sandbox = sandbox();
+    let js = sandbox.state_dir().join("extensions/voice-call");
+    std::fs::create_dir_all(&js).unwrap();
+    std::fs::write(
+        js.join("openclaw.plugin.json"),
+        r#"{ id: "voice-call", name: "Voice call", configSchema: {} }"#,
+    )
+    .unwrap();
+    std::fs::write(js.join("index.ts"), "export default {};\n").unwrap();
+    sandbox.write_config(
+        &json!({"plugins": {"allow": ["voice-call", "ghost"], "entries": {"phantom": {"enabled": true}}}}).to_string(),
+    );
+
+    let run = sandbox.run(&["plugins", "list", "--json"]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let report = run.json();
+    let voice = report["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "voice-call")
+        .unwrap_or_else(|| panic!("the JavaScript plugin is not listed: {report}"));
+    assert_eq!(voice["loads"], false);
+    assert_eq!(voice["status"], "not-webassembly");
+    assert_eq!(voice["format"], "openclaw-js");
+    assert!(voice["reason"].as_str().unwrap().contains("WebAssembly"), "{voice}");
+    assert!(voice["fix"].as_str().unwrap().contains("OpenClaw"), "{voice}");
+    let warnings = report["warnings"].to_string();
+    assert!(
+        warnings.contains("ghost") && warnings.contains("plugins.allow") && warnings.contains("phantom"),
+        "{report}"
+    );
+    assert!(!warnings.contains("voice-call"), "a present plugin is not unknown: {report}");
+    let human = sandbox.run(&["plugins", "list"]);
+    let shown = format!("{}{}", human.stdout, human.stderr);
+    assert!(shown.contains("voice-call") && shown.contains("ghost") && shown.contains("phantom"), "{shown}");
+
+    let doctor = sandbox.run(&["doctor", "--json"]).json();
+    let checks = doctor["checks"].to_string();
+    assert!(
+        checks.contains("voice-call") && checks.contains("WebAssembly") && checks.contains("ghost") && checks.contains("phantom"),
+        "{doctor}"
+    );
+    let human = sandbox.run(&["doctor"]);
+    assert!(!human.stdout.contains("issue"), "{}", human.stdout);
 }
 
 #[test]

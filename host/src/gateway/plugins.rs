@@ -107,17 +107,18 @@ impl Plugins {
         resolved: &ResolvedSecrets,
         shutdown: watch::Receiver<bool>,
     ) -> Self {
-        let selected = crate::plugins::discover::discover(Some(config), paths, env);
+        let discovery = crate::plugins::discover::discover(Some(config), paths, env);
+        let selected = &discovery.plugins;
         let mut plugins = Self::default();
         if selected.iter().all(|s| s.grant().is_none()) {
-            plugins.listing = selected.iter().map(|s| selected_json(s, false)).collect();
+            plugins.listing = selected.iter().map(|s| selected_json(s)).collect();
             return plugins;
         }
         let runtime = match loader::runtime(paths) {
             Ok(runtime) => runtime,
             Err(e) => {
                 tracing::error!("plugin runtime unavailable, no plugin will run: {e}");
-                plugins.listing = selected.iter().map(|s| selected_json(s, false)).collect();
+                plugins.listing = selected.iter().map(|s| selected_json(s)).collect();
                 plugins.failed = selected.iter().filter(|s| s.grant().is_some()).count();
                 return plugins;
             }
@@ -125,8 +126,8 @@ impl Plugins {
         let inbox = Arc::new(Inbox::new(paths.state_dir.join("inbox")));
         let (drain, _) = watch::channel(false);
         plugins.drain = Some(drain);
-        for s in &selected {
-            let mut entry = selected_json(s, false);
+        for s in selected {
+            let mut entry = selected_json(s);
             if s.grant().is_some() {
                 match plugins
                     .start_one(&runtime, s, config, resolved, &inbox, shutdown.clone())
