@@ -192,7 +192,18 @@ fn install_list_info_enable_verify_uninstall() {
     assert_eq!(dry["dryRun"], true);
     assert!(install_dir.exists());
     let data_dir = sandbox.state_dir().join("plugins/data/hello-tool");
-    assert!(data_dir.is_dir(), "the install check opened its key-value store");
+    assert!(!data_dir.exists(), "the install check ran it without storage");
+    let run = sandbox.run(&[
+        "plugins",
+        "run",
+        install_dir.to_str().unwrap(),
+        "--tool",
+        "hello",
+        "--args",
+        r#"{"name":"Ada"}"#,
+    ]);
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    assert!(data_dir.is_dir(), "running it with its grant opened its key-value store");
     let cache_dir = sandbox.state_dir().join("plugins/cache");
     let sha = installed["sha256"].as_str().unwrap().to_string();
     let cached = |dir: &Path| {
@@ -304,7 +315,7 @@ fn upgrades_keep_the_old_version_until_the_new_one_loads() {
     let broken = plugin_dir("hello-tool", &HELLO.replace("0.1.0\"\napi", "0.2.0\"\napi"));
     std::fs::write(broken.path().join("hello_tool.wasm"), b"\0asm\x0d\0\x01\0 not really").unwrap();
     let broken_pkg = pack(&sandbox, broken.path(), "broken.tar.gz");
-    let run = install(&sandbox, &broken_pkg, &[]);
+    let run = install(&sandbox, &broken_pkg, &["--replace"]);
     assert_eq!(run.code, Some(1), "{}", run.stdout);
     assert!(run.stdout.contains("version 0.1.0 stays installed"), "{}", run.stdout);
 
@@ -316,7 +327,7 @@ fn upgrades_keep_the_old_version_until_the_new_one_loads() {
             .replace("hello_tool.wasm", "channel_probe.wasm"),
     );
     let wrong_pkg = pack(&sandbox, wrong.path(), "wrong.tar.gz");
-    assert_eq!(install(&sandbox, &wrong_pkg, &[]).code, Some(1));
+    assert_eq!(install(&sandbox, &wrong_pkg, &["--replace"]).code, Some(1));
 
     // v2's config schema rejects the operator's existing config.
     let strict = plugin_dir(
@@ -327,7 +338,7 @@ fn upgrades_keep_the_old_version_until_the_new_one_loads() {
         ),
     );
     let strict_pkg = pack(&sandbox, strict.path(), "strict.tar.gz");
-    let run = install(&sandbox, &strict_pkg, &[]);
+    let run = install(&sandbox, &strict_pkg, &["--replace"]);
     assert_eq!(run.code, Some(1), "{}", run.stdout);
     assert!(run.stdout.contains("greeting"), "{}", run.stdout);
 
@@ -348,7 +359,7 @@ fn upgrades_keep_the_old_version_until_the_new_one_loads() {
 
     // A good v2 replaces v1.
     let v2 = hello_package(&sandbox, "0.2.0");
-    let run = install(&sandbox, &v2, &[]);
+    let run = install(&sandbox, &v2, &["--replace"]);
     assert_eq!(run.code, Some(0), "{}", run.stdout);
     assert_eq!(run.json()["previousVersion"], "0.1.0");
     assert_eq!(
@@ -530,6 +541,148 @@ fn workspace_plugins_load_only_with_a_pinned_digest() {
     let verify = sandbox.run(&["plugins", "verify", "calc", "--json"]);
     assert_eq!(verify.code, Some(1), "{}", verify.stdout);
     assert!(verify.stdout.contains("changed since"), "{}", verify.stdout);
+}
+
+#[test]
+fn install_never_replaces_another_source_or_a_pinned_plugin() {
+    let sandbox = sandbox();
+    let source = plugin_dir("hello-tool", HELLO);
+    assert_eq!(install(&sandbox, source.path(), &[]).code, Some(0));
+
+    // The same id from another source is refused, naming both, unless --replace.
+    let package = hello_package(&sandbox, "0.2.0");
+    let run = install(&sandbox, &package, &[]);
+    assert_eq!(run.code, Some(1), "{}", run.stdout);
+    let message = error_of(&run);
+    assert!(
+        message.contains(&canonical(source.path()))
+            && message.contains(&canonical(&package))
+            && message.contains("--replace"),
+        "{message}"
+    );
+    assert_eq!(config(&sandbox)["plugins"]["installs"]["hello-tool"]["version"], "0.1.0");
+    let run = install(&sandbox, &package, &["--replace"]);
+    assert_eq!(run.code, Some(0), "{}", run.stdout);
+    assert_eq!(
+        config(&sandbox)["plugins"]["installs"]["hello-tool"]["sourcePath"],
+        canonical(&package)
+    );
+    // From the recorded source it is an upgrade.
+    assert_eq!(install(&sandbox, &package, &[]).code, Some(0));
+
+    // A pinned plugin is replaced by nothing, --replace included.
+    assert_eq!(install(&sandbox, source.path(), &["--replace", "--pin"]).code, Some(0));
+    for extra in [&[][..], &["--replace"][..]] {
+        let run = install(&sandbox, source.path(), extra);
+        assert_eq!(run.code, Some(1), "{}", run.stdout);
+        assert!(
+            error_of(&run).contains("openclaw plugins unpin hello-tool"),
+            "{}",
+            run.stdout
+        );
+    }
+    std::fs::copy(build_guest("calc"), source.path().join("hello_tool.wasm")).unwrap();
+    let run = sandbox.run(&["plugins", "update", "hello-tool", "--json"]);
+    assert_eq!(run.code, Some(0), "{}", run.stdout);
+    let outcome = &run.json()["updates"][0];
+    assert_eq!(outcome["status"], "pinned", "{outcome}");
+    assert!(outcome["message"].as_str().unwrap().contains("unpin"), "{outcome}");
+    let forced = sandbox.run(&["plugins", "update", "hello-tool", "--force"]);
+    assert_eq!(forced.code, Some(2), "there is no --force: {}", forced.stderr);
+    let recorded = config(&sandbox)["plugins"]["installs"]["hello-tool"].clone();
+    assert_eq!(recorded["sha256"], sha256_of(&build_guest("hello-tool")));
+
+    // Unpinned, update re-installs from the recorded source, but only under the recorded id.
+    assert_eq!(sandbox.run(&["plugins", "unpin", "hello-tool"]).code, Some(0));
+    std::fs::copy(build_guest("hello-tool"), source.path().join("hello_tool.wasm")).unwrap();
+    std::fs::write(source.path().join("openclaw-plugin.toml"), with_id(HELLO, "hello-two")).unwrap();
+    let run = sandbox.run(&["plugins", "update", "hello-tool", "--json"]);
+    assert_eq!(run.code, Some(1), "{}", run.stdout);
+    let outcome = &run.json()["updates"][0];
+    let message = outcome["message"].as_str().unwrap();
+    assert!(message.contains("hello-two") && message.contains("hello-tool"), "{outcome}");
+    assert!(!sandbox.state_dir().join("extensions/hello-two").exists());
+    let plugins = &config(&sandbox)["plugins"];
+    assert_eq!(plugins["installs"]["hello-two"], Value::Null);
+    assert_eq!(plugins["installs"]["hello-tool"]["sha256"], recorded["sha256"]);
+}
+
+#[test]
+fn a_tool_another_installed_plugin_provides_is_refused_at_install() {
+    let sandbox = sandbox();
+    let package = hello_package(&sandbox, "0.1.0");
+    assert_eq!(install(&sandbox, &package, &[]).code, Some(0));
+    let twin = plugin_dir("hello-tool", &with_id(HELLO, "hello-two"));
+    let run = install(&sandbox, twin.path(), &[]);
+    assert_eq!(run.code, Some(1), "{}", run.stdout);
+    let message = error_of(&run);
+    assert!(
+        message.contains("`hello`") && message.contains("\"hello-tool\"") && message.contains("\"hello-two\""),
+        "{message}"
+    );
+    assert!(!sandbox.state_dir().join("extensions/hello-two").exists());
+    assert_eq!(config(&sandbox)["plugins"]["installs"]["hello-two"], Value::Null);
+}
+
+#[test]
+fn the_install_check_runs_nothing_denied_and_grants_nothing() {
+    let tokio = tokio::runtime::Runtime::new().unwrap();
+    let server = tokio.block_on(openclaw_test_support::TestServer::start());
+    let host = server.host_port();
+    let manifest = format!(
+        "id = \"grant-probe\"\nversion = \"0.1.0\"\napi = \"0.1.0\"\nkind = \"tool\"\n[component]\nfile = \"grant_probe.wasm\"\n\
+         [capabilities]\nhttp = [\"{host}\"]\nprivate-network = true\nkv-quota-bytes = 4096\nsandbox-exec = true\n\
+         [[capabilities.secrets]]\nname = \"PROBE_TOKEN\"\nhosts = [\"{host}\"]\n"
+    );
+    let dir = plugin_dir("grant-probe", &manifest);
+    std::fs::create_dir(dir.path().join("assets")).unwrap();
+    std::fs::write(dir.path().join("assets/probe-url"), server.url("/echo")).unwrap();
+    let sandbox = sandbox();
+    let settings = |deny: Value| {
+        json!({"plugins": {
+            "deny": deny,
+            "entries": {"grant-probe": {
+                "http": {"allowPrivateNetwork": ["127.0.0.1"]},
+                "sandboxExec": true,
+                "secrets": {"PROBE_TOKEN": "probe-secret-0123456789"},
+                "config": {"from": "the operator"},
+            }},
+        }})
+        .to_string()
+    };
+    let data = sandbox.state_dir().join("plugins/data/grant-probe");
+
+    // Denied: refused before any of its code runs.
+    sandbox.write_config(&settings(json!(["grant-probe"])));
+    let run = install(&sandbox, dir.path(), &[]);
+    assert_eq!(run.code, Some(1), "{}", run.stdout);
+    assert!(error_of(&run).contains("plugins.deny"), "{}", run.stdout);
+    assert_eq!(server.hits(), Vec::<String>::new());
+    assert!(!sandbox.state_dir().join("extensions/grant-probe").exists());
+
+    // Not denied: its tools are listed with no grant at all.
+    sandbox.write_config(&settings(json!([])));
+    let run = install(&sandbox, dir.path(), &[]);
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    assert_eq!(run.json()["tools"], json!(["probe"]));
+    assert_eq!(server.hits(), Vec::<String>::new(), "the check sent a request");
+    assert!(!data.exists(), "the check opened its storage");
+
+    // Control: the same component under its grant does reach the server and its storage.
+    let run = sandbox.run(&[
+        "plugins",
+        "run",
+        sandbox.state_dir().join("extensions/grant-probe").to_str().unwrap(),
+        "--tool",
+        "probe",
+    ]);
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    let seen = &run.json()["result"];
+    assert_eq!((seen["http"]["ok"].as_bool(), seen["kv"]["ok"].as_bool()), (Some(true), Some(true)), "{seen}");
+    assert_eq!(seen["config"]["from"], "the operator");
+    assert!(!server.hits().is_empty());
+    assert!(data.is_dir());
+    drop(tokio);
 }
 
 #[test]

@@ -73,12 +73,15 @@ pub struct InfoArgs {
 pub struct InstallArgs {
     /// A plugin directory or a package (.tar.gz, .tgz, .tar).
     source: PathBuf,
-    /// Record the version as pinned: `plugins update` leaves it alone unless forced.
+    /// Record it as pinned: install and update do not replace it until `plugins unpin`.
     #[arg(long)]
     pin: bool,
     /// Use the directory in place (added to plugins.load.paths) instead of copying it.
     #[arg(long, short = 'l')]
     link: bool,
+    /// Replace a plugin with the same id that was installed from another source.
+    #[arg(long)]
+    replace: bool,
     #[arg(long)]
     json: bool,
 }
@@ -105,9 +108,6 @@ pub struct UpdateArgs {
     all: bool,
     #[arg(long)]
     dry_run: bool,
-    /// Also move pinned plugins.
-    #[arg(long)]
-    force: bool,
     #[arg(long)]
     json: bool,
 }
@@ -532,6 +532,8 @@ fn install_cmd(ctx: &Context, args: InstallArgs) -> u8 {
         spec: args.source.display().to_string(),
         pin: args.pin,
         link: args.link,
+        add_load_path: args.link,
+        replace: args.replace,
     };
     match install::install(Some(&config), &ctx.paths, &ctx.env, &request) {
         Ok(done) => {
@@ -550,6 +552,9 @@ fn install_cmd(ctx: &Context, args: InstallArgs) -> u8 {
                         "It does not run until you allow it: review `openclaw plugins info {id}`, then `openclaw plugins enable {id}`.",
                         id = done.id
                     );
+                }
+                for warning in &done.warnings {
+                    eprintln!("warning: {warning}");
                 }
             });
             EXIT_OK
@@ -606,7 +611,7 @@ fn update_cmd(ctx: &Context, args: UpdateArgs) -> u8 {
     let Ok((_, config)) = valid_config(ctx, args.json) else {
         return EXIT_FAILED;
     };
-    match install::update(Some(&config), &ctx.paths, &ctx.env, &args.ids, args.dry_run, args.force) {
+    match install::update(Some(&config), &ctx.paths, &ctx.env, &args.ids, args.dry_run) {
         Ok(outcomes) => {
             let failed = outcomes.iter().any(|o| o.status == "failed");
             report(args.json, &json!({"updates": outcomes}), || {

@@ -1,5 +1,9 @@
-//! Installing, updating and removing plugins in `~/.openclaw/extensions`, with the install
-//! record in `plugins.installs.<id>`.
+//! Installing, updating, pinning and removing plugins in `~/.openclaw/extensions`, with the
+//! install record in `plugins.installs.<id>`.
+//!
+//! An id belongs to the source it was installed from, and a pinned plugin to nobody else (see
+//! `openclaw_core::plugins::install_policy`); a tool name belongs to one plugin. The load check
+//! runs the package with no grant, and never runs a denied one.
 //!
 //! An install never leaves a half-installed plugin: the package is unpacked into a private
 //! staging directory beside the target, checked (API version, digest), compiled and
@@ -14,7 +18,9 @@ use std::path::{Path, PathBuf};
 use openclaw_core::config::schema::Config;
 use openclaw_core::config::schema::plugins::{InstallRecord, PluginsConfig};
 use openclaw_core::plugins::grants::{Decision, decide};
+use openclaw_core::plugins::install_policy::{NewSource, load_check_grant, may_replace};
 use openclaw_core::plugins::manifest::{MANIFEST_FILE, Manifest, api_compatible, host_api};
+use openclaw_core::plugins::tool_names::{install_clash_message, installed_clash};
 use openclaw_runtime::{PluginSource, sha256_hex};
 use serde_json::{Map, Value, json};
 
@@ -87,8 +93,13 @@ pub struct InstallRequest {
     /// The argument as the operator typed it (recorded as `spec`).
     pub spec: String,
     pub pin: bool,
-    /// Use the directory in place (added to `plugins.load.paths`) instead of copying it.
+    /// Use the directory in place instead of copying it.
     pub link: bool,
+    /// With `link`: add the directory to `plugins.load.paths` (an update of a plugin used in
+    /// place leaves that list as the operator has it).
+    pub add_load_path: bool,
+    /// Replace a plugin with the same id installed from another source.
+    pub replace: bool,
 }
 
 /// What an install did.
@@ -104,6 +115,8 @@ pub struct Installed {
     pub record: Value,
     /// Whether the operator still has to allow it before it runs.
     pub needs_allow: bool,
+    /// What keeps it from loading although it was installed (another copy of its id).
+    pub warnings: Vec<String>,
 }
 
 /// Serialises plugin installs of this state directory.
@@ -152,8 +165,8 @@ pub fn recover_if_needed(paths: &StatePaths) -> Vec<String> {
     }
 }
 
-/// The operator's plugin settings with `id` forced to load, for checking that a package loads
-/// before it is installed (the real decision still needs `plugins.allow`).
+/// The operator's plugin settings with `id` allowed, to check that they are valid for this
+/// package (its config schema, the host patterns) before it is installed.
 fn trial_plugins(config: Option<&Config>, id: &str) -> PluginsConfig {
     let mut plugins = config.and_then(|c| c.plugins.clone()).unwrap_or_default();
     plugins.enabled = Some(true);
@@ -165,8 +178,10 @@ fn trial_plugins(config: Option<&Config>, id: &str) -> PluginsConfig {
     plugins
 }
 
-/// Compiles, instantiates and lists the tools of the plugin in `dir`, under the operator's
-/// settings for it. Returns the tool names.
+/// Compiles, instantiates and lists the tools of the plugin in `dir`, and returns their names.
+/// Nobody has reviewed the plugin yet, so it runs with no grant at all
+/// ([`load_check_grant`]); the operator's settings for it are only validated. A denied plugin
+/// is refused without running.
 pub fn check_loads(
     config: Option<&Config>,
     paths: &StatePaths,
@@ -174,10 +189,12 @@ pub fn check_loads(
     manifest: &Manifest,
     pinned_sha256: Option<String>,
 ) -> Result<Vec<String>, String> {
-    let grant = match decide(manifest, &trial_plugins(config, &manifest.id)) {
-        Decision::Load(grant) => *grant,
-        Decision::Refuse(refusal) => return Err(format!("{} ({})", refusal.reason, refusal.fix)),
-    };
+    if denied(config, &manifest.id) {
+        return Err(format!("\"{}\" is in plugins.deny, so none of its code runs", manifest.id));
+    }
+    if let Decision::Refuse(refusal) = decide(manifest, &trial_plugins(config, &manifest.id)) {
+        return Err(format!("{} ({})", refusal.reason, refusal.fix));
+    }
     let runtime = super::loader::runtime(paths)?;
     let source = PluginSource {
         dir: dir.to_path_buf(),
@@ -190,9 +207,18 @@ pub fn check_loads(
         .build()
         .map_err(|e| e.to_string())?;
     let loaded = tokio
-        .block_on(runtime.load(&source, grant, Default::default()))
+        .block_on(runtime.load(&source, load_check_grant(manifest), Default::default()))
         .map_err(|e| e.to_string())?;
     Ok(loaded.tools.iter().map(|t| t.name.clone()).collect())
+}
+
+/// Refuses `tools` of `id` when another installed plugin provides one of them.
+fn check_tool_names(config: Option<&Config>, id: &str, tools: &[String]) -> Result<(), String> {
+    let installs = config.and_then(|c| c.plugins.as_ref()).and_then(|p| p.installs.as_ref());
+    match installed_clash(id, tools, installs) {
+        Some((tool, other)) => Err(install_clash_message(id, tool, other)),
+        None => Ok(()),
+    }
 }
 
 fn now_rfc3339() -> String {
@@ -259,11 +285,26 @@ pub fn install(
     let staged = stage(&source, &staging.path)?;
     check_package(&staged, from_archive)?;
     let id = staged.manifest.id.clone();
+    // Before anything of the package runs.
+    if denied(config, &id) {
+        return Err(InstallError::Other(format!(
+            "\"{id}\" is in plugins.deny, so it was not installed and none of its code ran; remove it from \
+             plugins.deny first if you mean to install it"
+        )));
+    }
     let previous = config
         .and_then(|c| c.plugins.as_ref())
         .and_then(|p| p.installs.as_ref())
         .and_then(|i| i.get(&id))
         .cloned();
+    let source_text = source.display().to_string();
+    let new_source = NewSource {
+        path: &source_text,
+        spec: &request.spec,
+    };
+    if let Err(refusal) = may_replace(&id, previous.as_ref(), new_source, request.replace) {
+        return Err(InstallError::Other(format!("{}; {}", refusal.reason, refusal.fix)));
+    }
     let previous_version = previous.as_ref().and_then(|r| r.version.clone());
     let kept = if previous.is_some() {
         format!(
@@ -285,6 +326,7 @@ pub fn install(
         message,
         kept: kept.clone(),
     })?;
+    check_tool_names(config, &id, &tools).map_err(InstallError::Other)?;
 
     let manifest_sha256 = read_regular(&staged.dir.join(MANIFEST_FILE))
         .map(|bytes| sha256_hex(&bytes))
@@ -332,14 +374,13 @@ pub fn install(
         "tools": tools,
         "installedAt": now_rfc3339(),
     });
-    let pinned = request.pin || previous.as_ref().and_then(|r| r.pinned).unwrap_or(false);
-    if pinned {
+    if request.pin {
         record["pinned"] = json!(true);
     }
     let link_path = install_path.display().to_string();
     let written = modify(paths, env, |doc| {
         object(doc, &["plugins", "installs"])?.insert(id.clone(), record.clone());
-        if request.link {
+        if request.link && request.add_load_path {
             let load = object(doc, &["plugins", "load"])?;
             let list = load.entry("paths").or_insert_with(|| json!([]));
             let items = list.as_array_mut().ok_or("plugins.load.paths is not an array")?;
@@ -361,10 +402,16 @@ pub fn install(
     if let Some(backup) = aside {
         let _ = fs::remove_dir_all(backup);
     }
-    let needs_allow = !config
-        .and_then(|c| c.plugins.as_ref())
-        .and_then(|p| p.allow.as_ref())
-        .is_some_and(|a| a.contains(&id));
+    let needs_allow = !allowed(config, &id);
+    let warnings = crate::config::load(paths, env)
+        .ok()
+        .and_then(|loaded| loaded.config().cloned())
+        .map(|now| super::discover::discover(Some(&now), paths, env))
+        .and_then(|found| match found.find(&id).map(|s| &s.decision) {
+            Some(Decision::Refuse(r)) if r.code == "duplicate-id" => Some(vec![format!("{}; {}", r.reason, r.fix)]),
+            _ => None,
+        })
+        .unwrap_or_default();
     Ok(Installed {
         id,
         version: staged.manifest.version.to_string(),
@@ -374,6 +421,7 @@ pub fn install(
         tools,
         record,
         needs_allow,
+        warnings,
     })
 }
 
@@ -654,7 +702,6 @@ pub fn update(
     env: &Env,
     ids: &[String],
     dry_run: bool,
-    force: bool,
 ) -> Result<Vec<UpdateOutcome>, InstallError> {
     let mut outcomes = Vec::new();
     for (id, record) in &recorded(config, ids)? {
@@ -685,12 +732,20 @@ pub fn update(
             }
         };
         outcome.to_version = Some(staged.manifest.version.to_string());
-        if record.sha256.as_deref() == Some(staged.sha256.as_str()) {
+        if staged.manifest.id != *id {
+            outcome.message = Some(format!(
+                "{} now holds plugin \"{}\", not \"{id}\"; it is not installed over \"{id}\" (to add it as a plugin \
+                 of its own: `openclaw plugins install {}`)",
+                source.display(),
+                staged.manifest.id,
+                source.display()
+            ));
+        } else if record.sha256.as_deref() == Some(staged.sha256.as_str()) {
             outcome.status = "up-to-date";
-        } else if record.pinned == Some(true) && !force {
+        } else if record.pinned == Some(true) {
             outcome.status = "pinned";
             outcome.message = Some(format!(
-                "pinned at {}; `openclaw plugins update {id} --force` moves it",
+                "pinned at {}; `openclaw plugins unpin {id}` lets update move it",
                 record.version.as_deref().unwrap_or("its version")
             ));
         } else if dry_run {
@@ -699,8 +754,10 @@ pub fn update(
             let request = InstallRequest {
                 source: source.clone(),
                 spec: record.spec.clone().unwrap_or_else(|| source.display().to_string()),
-                pin: record.pinned == Some(true),
+                pin: false,
                 link: record.install_path.as_deref() == record.source_path.as_deref() && record.install_path.is_some(),
+                add_load_path: false,
+                replace: false,
             };
             match install(config, paths, env, &request) {
                 Ok(_) => outcome.status = "updated",
@@ -814,6 +871,7 @@ pub fn pin(
             kept: "; nothing was pinned".into(),
         }
     })?;
+    check_tool_names(config, id, &tools).map_err(InstallError::Other)?;
     let previous = config
         .and_then(|c| c.plugins.as_ref())
         .and_then(|p| p.installs.as_ref())

@@ -3,6 +3,8 @@
 
 pub mod grants;
 pub mod hosts;
+pub mod install_policy;
 pub mod manifest;
 pub mod selection;
+pub mod tool_names;
 pub mod webhook;
