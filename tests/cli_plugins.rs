@@ -686,6 +686,65 @@ fn the_install_check_runs_nothing_denied_and_grants_nothing() {
 }
 
 #[test]
+fn run_honours_deny_and_binds_secrets_only_when_asked() {
+    const TOKEN: &str = "run-token-0a1b2c3d4e5f";
+    let tokio = tokio::runtime::Runtime::new().unwrap();
+    let server = tokio.block_on(openclaw_test_support::TestServer::start());
+    let host = server.host_port();
+    let manifest = format!(
+        "id = \"hostile\"\nversion = \"0.1.0\"\napi = \"0.1.0\"\nkind = \"tool\"\n[component]\nfile = \"hostile_tool.wasm\"\n\
+         [capabilities]\nhttp = [\"{host}\"]\nprivate-network = true\n\
+         [[capabilities.secrets]]\nname = \"API_TOKEN\"\nhosts = [\"{host}\"]\n"
+    );
+    let dir = plugin_dir("hostile-tool", &manifest);
+    let sandbox = sandbox();
+    let settings = |deny: Value| {
+        json!({"plugins": {"deny": deny, "entries": {"hostile": {"secrets": {"API_TOKEN": TOKEN}}}}}).to_string()
+    };
+    let args = json!({
+        "op": "http",
+        "url": server.url("/echo"),
+        "headers": {"authorization": "Bearer {{secret:API_TOKEN}}"},
+    })
+    .to_string();
+    let run_it = |extra: &[&str]| {
+        let mut argv = vec![
+            "plugins",
+            "run",
+            dir.path().to_str().unwrap(),
+            "--tool",
+            "attack",
+            "--args",
+            &args,
+            "--allow-private",
+            "127.0.0.1",
+            "--json",
+        ];
+        argv.extend_from_slice(extra);
+        sandbox.run(&argv)
+    };
+
+    sandbox.write_config(&settings(json!(["hostile"])));
+    let run = run_it(&[]);
+    assert_eq!(run.code, Some(1), "{}", run.stdout);
+    assert!(error_of(&run).contains("plugins.deny"), "{}", run.stdout);
+
+    // Without --with-secrets the operator's value is not bound: the placeholder is refused and
+    // nothing is sent.
+    sandbox.write_config(&settings(json!([])));
+    let run = run_it(&[]);
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    let result = &run.json()["result"];
+    assert_eq!(result["ok"], false, "{result}");
+    assert!(run.stderr.contains("API_TOKEN"), "the refusal is logged naming the secret: {}", run.stderr);
+    assert!(run.stderr.contains("--with-secrets"), "{}", run.stderr);
+    assert_eq!(server.hits(), Vec::<String>::new());
+    let run = run_it(&["--with-secrets"]);
+    assert_eq!(run.json()["result"]["status"], 200, "{}", run.stdout);
+    drop(tokio);
+}
+
+#[test]
 fn javascript_plugins_and_unknown_ids_are_reported() {
     let sandbox = sandbox();
     let js = sandbox.state_dir().join("extensions/voice-call");
@@ -844,6 +903,7 @@ fn run_substitutes_secret_refs_for_their_bound_host_only() {
         &args,
         "--allow-private",
         "127.0.0.1",
+        "--with-secrets",
     ]);
     assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
     let result = &run.json()["result"];

@@ -172,6 +172,10 @@ pub struct RunArgs {
     /// Grant a private network (IP or CIDR) for local test servers; repeatable.
     #[arg(long = "allow-private")]
     allow_private: Vec<String>,
+    /// Bind the secrets of plugins.entries.<id>.secrets (without it no operator secret is bound,
+    /// and a request with a secret placeholder is refused).
+    #[arg(long)]
+    with_secrets: bool,
     /// Channel plugins: how many polls to run.
     #[arg(long, default_value_t = 1)]
     polls: u32,
@@ -782,15 +786,21 @@ fn read_manifest(dir: &Path) -> Result<Manifest, String> {
 
 /// The grant a plugin author gets from `plugins run`: what the manifest requests, narrowed by
 /// the operator's entry for it when there is one, plus the private networks passed on the
-/// command line.
+/// command line. `plugins.deny` still applies, and the operator's secrets are bound only with
+/// `--with-secrets`: a directory someone hands you must not get your tokens by being run.
 fn dev_plugins(config: &Config, manifest: &Manifest, args: &RunArgs) -> Result<PluginsConfig, String> {
     let mut plugins = config.plugins.clone().unwrap_or_default();
     plugins.enabled = Some(true);
     plugins.allow = Some(vec![manifest.id.clone()]);
-    plugins.deny = None;
     let mut entries = plugins.entries.take().unwrap_or_default();
     let mut entry = entries.get(&manifest.id).cloned().unwrap_or_default();
     entry.enabled = None;
+    if !args.with_secrets && entry.secrets.take().is_some_and(|bound| !bound.is_empty()) {
+        eprintln!(
+            "note: plugins.entries.{}.secrets are not bound; pass --with-secrets to bind them",
+            manifest.id
+        );
+    }
     if let Some(text) = &args.config {
         entry.config = Some(serde_json::from_str(text).map_err(|e| format!("--config is not JSON: {e}"))?);
     }
