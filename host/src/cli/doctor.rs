@@ -10,6 +10,7 @@ use openclaw_core::config::schema::common::SecretInput;
 use openclaw_core::config::schema::Config;
 use openclaw_core::config::schema::gateway::{AuthMode, BindMode};
 use openclaw_core::plugins::grants::Decision;
+use openclaw_core::plugins::selection::is_identity_refusal;
 use serde_json::{Value, json};
 
 use super::output::{fail, print_json};
@@ -246,7 +247,7 @@ fn plugin_findings(ctx: &Context, config: &Config) -> Vec<Finding> {
     }
     for selected in &discovery.plugins {
         if let Decision::Refuse(refusal) = &selected.decision
-            && IDENTITY_REFUSALS.contains(&refusal.code)
+            && is_identity_refusal(refusal.code)
         {
             findings.push(Finding {
                 id: "plugins.identity",
@@ -278,17 +279,6 @@ fn plugin_findings(ctx: &Context, config: &Config) -> Vec<Finding> {
     }
     findings
 }
-
-/// Refusals that mean something is wrong with what is on disk, rather than a plugin the
-/// operator has simply not allowed.
-const IDENTITY_REFUSALS: &[&str] = &[
-    "duplicate-id",
-    "invalid-manifest",
-    "unsafe-path",
-    "install-path-mismatch",
-    "manifest-changed",
-    "workspace-not-pinned",
-];
 
 fn checks(ctx: &Context, json_mode: bool) -> u8 {
     let mut findings = vec![

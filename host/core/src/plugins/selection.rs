@@ -153,6 +153,21 @@ impl Discovery {
     }
 }
 
+/// Refusal codes that mean something is wrong with what is on disk (rather than a plugin the
+/// operator simply has not allowed): worth telling the operator loudly.
+pub const IDENTITY_REFUSALS: &[&str] = &[
+    "duplicate-id",
+    "invalid-manifest",
+    "unsafe-path",
+    "install-path-mismatch",
+    "manifest-changed",
+    "workspace-not-pinned",
+];
+
+pub fn is_identity_refusal(code: &str) -> bool {
+    IDENTITY_REFUSALS.contains(&code)
+}
+
 fn refuse(code: &'static str, reason: String, fix: String) -> Decision {
     Decision::Refuse(Refusal { code, reason, fix })
 }
