@@ -203,7 +203,10 @@ fn install_list_info_enable_verify_uninstall() {
         r#"{"name":"Ada"}"#,
     ]);
     assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
-    assert!(data_dir.is_dir(), "running it with its grant opened its key-value store");
+    assert!(
+        data_dir.is_dir(),
+        "running it with its grant opened its key-value store"
+    );
     let cache_dir = sandbox.state_dir().join("plugins/cache");
     let sha = installed["sha256"].as_str().unwrap().to_string();
     let cached = |dir: &Path| {
@@ -438,7 +441,10 @@ fn two_plugins_with_one_id_are_refused_naming_both() {
     let listed = list(&sandbox);
     assert_eq!(listed.len(), 1, "{listed:?}");
     let hello = &listed[0];
-    assert_eq!((hello["status"].as_str(), hello["loads"].as_bool()), (Some("duplicate-id"), Some(false)));
+    assert_eq!(
+        (hello["status"].as_str(), hello["loads"].as_bool()),
+        (Some("duplicate-id"), Some(false))
+    );
     let reason = hello["reason"].as_str().unwrap();
     for dir in [first.path(), second.path()] {
         assert!(reason.contains(&canonical(dir)), "{reason}");
@@ -471,8 +477,19 @@ fn a_copy_beside_an_installed_plugin_stops_both() {
     let hello = entry(&sandbox, "hello-tool");
     assert_eq!(hello["status"], "duplicate-id", "{hello}");
     let reason = hello["reason"].as_str().unwrap();
-    assert!(reason.contains(&installed) && reason.contains(&canonical(&copy)), "{reason}");
+    assert!(
+        reason.contains(&installed) && reason.contains(&canonical(&copy)),
+        "{reason}"
+    );
     assert!(hello["fix"].as_str().unwrap().contains(&canonical(&copy)), "{hello}");
+    // Installing again says so rather than pretending the plugin will load.
+    let run = install(&sandbox, &package, &[]);
+    assert_eq!(run.code, Some(0), "{}", run.stdout);
+    assert!(
+        run.json()["warnings"][0].as_str().unwrap().contains(&canonical(&copy)),
+        "{}",
+        run.stdout
+    );
     // It cannot be pinned into place either.
     let run = sandbox.run(&["plugins", "pin", "hello-tool", "--json"]);
     assert_eq!(run.code, Some(1), "{}", run.stdout);
@@ -505,7 +522,11 @@ fn workspace_plugins_load_only_with_a_pinned_digest() {
     // A digest that is not the component's pins nothing.
     let run = sandbox.run(&["plugins", "pin", "calc", "--sha256", &"0".repeat(64), "--json"]);
     assert_eq!(run.code, Some(1), "{}", run.stdout);
-    assert!(error_of(&run).contains(&sha256_of(&calc.join("calc.wasm"))), "{}", run.stdout);
+    assert!(
+        error_of(&run).contains(&sha256_of(&calc.join("calc.wasm"))),
+        "{}",
+        run.stdout
+    );
     assert_eq!(config(&sandbox)["plugins"]["installs"]["calc"], Value::Null);
 
     let run = sandbox.run(&["plugins", "pin", "calc", "--json"]);
@@ -560,7 +581,10 @@ fn install_never_replaces_another_source_or_a_pinned_plugin() {
             && message.contains("--replace"),
         "{message}"
     );
-    assert_eq!(config(&sandbox)["plugins"]["installs"]["hello-tool"]["version"], "0.1.0");
+    assert_eq!(
+        config(&sandbox)["plugins"]["installs"]["hello-tool"]["version"],
+        "0.1.0"
+    );
     let run = install(&sandbox, &package, &["--replace"]);
     assert_eq!(run.code, Some(0), "{}", run.stdout);
     assert_eq!(
@@ -600,7 +624,10 @@ fn install_never_replaces_another_source_or_a_pinned_plugin() {
     assert_eq!(run.code, Some(1), "{}", run.stdout);
     let outcome = &run.json()["updates"][0];
     let message = outcome["message"].as_str().unwrap();
-    assert!(message.contains("hello-two") && message.contains("hello-tool"), "{outcome}");
+    assert!(
+        message.contains("hello-two") && message.contains("hello-tool"),
+        "{outcome}"
+    );
     assert!(!sandbox.state_dir().join("extensions/hello-two").exists());
     let plugins = &config(&sandbox)["plugins"];
     assert_eq!(plugins["installs"]["hello-two"], Value::Null);
@@ -678,7 +705,11 @@ fn the_install_check_runs_nothing_denied_and_grants_nothing() {
     ]);
     assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
     let seen = &run.json()["result"];
-    assert_eq!((seen["http"]["ok"].as_bool(), seen["kv"]["ok"].as_bool()), (Some(true), Some(true)), "{seen}");
+    assert_eq!(
+        (seen["http"]["ok"].as_bool(), seen["kv"]["ok"].as_bool()),
+        (Some(true), Some(true)),
+        "{seen}"
+    );
     assert_eq!(seen["config"]["from"], "the operator");
     assert!(!server.hits().is_empty());
     assert!(data.is_dir());
@@ -736,7 +767,11 @@ fn run_honours_deny_and_binds_secrets_only_when_asked() {
     assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
     let result = &run.json()["result"];
     assert_eq!(result["ok"], false, "{result}");
-    assert!(run.stderr.contains("API_TOKEN"), "the refusal is logged naming the secret: {}", run.stderr);
+    assert!(
+        run.stderr.contains("API_TOKEN"),
+        "the refusal is logged naming the secret: {}",
+        run.stderr
+    );
     assert!(run.stderr.contains("--with-secrets"), "{}", run.stderr);
     assert_eq!(server.hits(), Vec::<String>::new());
     let run = run_it(&["--with-secrets"]);
@@ -778,15 +813,24 @@ fn javascript_plugins_and_unknown_ids_are_reported() {
         warnings.contains("ghost") && warnings.contains("plugins.allow") && warnings.contains("phantom"),
         "{report}"
     );
-    assert!(!warnings.contains("voice-call"), "a present plugin is not unknown: {report}");
+    assert!(
+        !warnings.contains("voice-call"),
+        "a present plugin is not unknown: {report}"
+    );
     let human = sandbox.run(&["plugins", "list"]);
     let shown = format!("{}{}", human.stdout, human.stderr);
-    assert!(shown.contains("voice-call") && shown.contains("ghost") && shown.contains("phantom"), "{shown}");
+    assert!(
+        shown.contains("voice-call") && shown.contains("ghost") && shown.contains("phantom"),
+        "{shown}"
+    );
 
     let doctor = sandbox.run(&["doctor", "--json"]).json();
     let checks = doctor["checks"].to_string();
     assert!(
-        checks.contains("voice-call") && checks.contains("WebAssembly") && checks.contains("ghost") && checks.contains("phantom"),
+        checks.contains("voice-call")
+            && checks.contains("WebAssembly")
+            && checks.contains("ghost")
+            && checks.contains("phantom"),
         "{doctor}"
     );
     let human = sandbox.run(&["doctor"]);

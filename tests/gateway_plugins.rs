@@ -115,7 +115,8 @@ impl Drop for Running {
 fn sandbox_with(plugins: Value) -> Sandbox {
     let sandbox = Sandbox::new().env("OPENCLAW_DISABLE_BONJOUR", "1");
     sandbox.write_config(
-        &json!({"gateway": {"mode": "local", "auth": {"mode": "token", "token": TOKEN}}, "plugins": plugins}).to_string(),
+        &json!({"gateway": {"mode": "local", "auth": {"mode": "token", "token": TOKEN}}, "plugins": plugins})
+            .to_string(),
     );
     sandbox
 }
@@ -163,7 +164,9 @@ async fn a_tool_two_plugins_provide_is_served_by_neither() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pinned_workspace_plugin_changed_afterwards_does_not_load() {
     let sandbox = sandbox_with(json!({"allow": ["hello-tool"]}));
-    let dir = sandbox.home().join(".openclaw/workspace/.openclaw/extensions/hello-tool");
+    let dir = sandbox
+        .home()
+        .join(".openclaw/workspace/.openclaw/extensions/hello-tool");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::copy(build_guest("hello-tool"), dir.join("hello_tool.wasm")).unwrap();
     std::fs::write(dir.join("openclaw-plugin.toml"), HELLO).unwrap();
@@ -188,7 +191,11 @@ async fn javascript_plugins_and_unknown_ids_are_reported_at_start() {
     let sandbox = sandbox_with(json!({"allow": ["voice-call", "ghost"], "entries": {"phantom": {"enabled": true}}}));
     let js = sandbox.state_dir().join("extensions/voice-call");
     std::fs::create_dir_all(&js).unwrap();
-    std::fs::write(js.join("openclaw.plugin.json"), r#"{"id": "voice-call", "configSchema": {}}"#).unwrap();
+    std::fs::write(
+        js.join("openclaw.plugin.json"),
+        r#"{"id": "voice-call", "configSchema": {}}"#,
+    )
+    .unwrap();
     let gw = Running::start(&sandbox);
     let stderr = gw.stderr();
     let voice = stderr
@@ -218,7 +225,10 @@ fn a_channel_whose_first_start_fails_is_retried() {
     }));
     let gw = Running::start(&sandbox);
     let inbox = sandbox.state_dir().join("inbox/probe.jsonl");
-    eventually(&format!("the channel delivers after its retried start:\n{}", gw.stderr()), || inbox_lines(&inbox) > 0);
+    eventually(
+        &format!("the channel delivers after its retried start:\n{}", gw.stderr()),
+        || inbox_lines(&inbox) > 0,
+    );
     let stderr = gw.stderr();
     assert!(stderr.contains("fails on purpose"), "{stderr}");
 }

@@ -6,8 +6,8 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
 use clap::Args;
 use openclaw_core::config::path::JsonPath;
-use openclaw_core::config::schema::common::SecretInput;
 use openclaw_core::config::schema::Config;
+use openclaw_core::config::schema::common::SecretInput;
 use openclaw_core::config::schema::gateway::{AuthMode, BindMode};
 use openclaw_core::plugins::grants::Decision;
 use openclaw_core::plugins::selection::is_identity_refusal;

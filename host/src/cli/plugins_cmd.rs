@@ -362,7 +362,7 @@ fn list(ctx: &Context, args: ListArgs) -> u8 {
         if args.verbose {
             println!("    {}", s.candidate.dir);
             for duplicate in &s.duplicates {
-                println!("    {} ({})", duplicate.dir, duplicate.origin.as_str());
+                println!("    also {} ({})", duplicate.dir, duplicate.origin.as_str());
             }
             if let Some(reason) = reason {
                 println!("    {reason}");
@@ -708,16 +708,20 @@ fn unpin_cmd(ctx: &Context, args: IdArgs) -> u8 {
     };
     match install::unpin(Some(&config), &ctx.paths, &ctx.env, &args.id) {
         Ok(changed) => {
-            report(args.json, &json!({"id": args.id, "pinned": false, "changed": changed}), || {
-                if changed {
-                    println!(
-                        "{} is no longer pinned: install (--replace for another source) and update may replace it. Its recorded digests still gate loading.",
-                        args.id
-                    );
-                } else {
-                    println!("{} was not pinned.", args.id);
-                }
-            });
+            report(
+                args.json,
+                &json!({"id": args.id, "pinned": false, "changed": changed}),
+                || {
+                    if changed {
+                        println!(
+                            "{} is no longer pinned: install (--replace for another source) and update may replace it. Its recorded digests still gate loading.",
+                            args.id
+                        );
+                    } else {
+                        println!("{} was not pinned.", args.id);
+                    }
+                },
+            );
             EXIT_OK
         }
         Err(e) => {

@@ -190,7 +190,10 @@ pub fn check_loads(
     pinned_sha256: Option<String>,
 ) -> Result<Vec<String>, String> {
     if denied(config, &manifest.id) {
-        return Err(format!("\"{}\" is in plugins.deny, so none of its code runs", manifest.id));
+        return Err(format!(
+            "\"{}\" is in plugins.deny, so none of its code runs",
+            manifest.id
+        ));
     }
     if let Decision::Refuse(refusal) = decide(manifest, &trial_plugins(config, &manifest.id)) {
         return Err(format!("{} ({})", refusal.reason, refusal.fix));
@@ -214,7 +217,9 @@ pub fn check_loads(
 
 /// Refuses `tools` of `id` when another installed plugin provides one of them.
 fn check_tool_names(config: Option<&Config>, id: &str, tools: &[String]) -> Result<(), String> {
-    let installs = config.and_then(|c| c.plugins.as_ref()).and_then(|p| p.installs.as_ref());
+    let installs = config
+        .and_then(|c| c.plugins.as_ref())
+        .and_then(|p| p.installs.as_ref());
     match installed_clash(id, tools, installs) {
         Some((tool, other)) => Err(install_clash_message(id, tool, other)),
         None => Ok(()),
@@ -321,11 +326,12 @@ pub fn install(
     } else {
         staged.dir.clone()
     };
-    let tools = check_loads(config, paths, &check_dir, &staged.manifest, None).map_err(|message| InstallError::Load {
-        plugin: id.clone(),
-        message,
-        kept: kept.clone(),
-    })?;
+    let tools =
+        check_loads(config, paths, &check_dir, &staged.manifest, None).map_err(|message| InstallError::Load {
+            plugin: id.clone(),
+            message,
+            kept: kept.clone(),
+        })?;
     check_tool_names(config, &id, &tools).map_err(InstallError::Other)?;
 
     let manifest_sha256 = read_regular(&staged.dir.join(MANIFEST_FILE))
@@ -829,7 +835,10 @@ pub fn pin(
     };
     let candidate = &found.candidate;
     if let Decision::Refuse(refusal) = &found.decision
-        && matches!(refusal.code, "duplicate-id" | "invalid-manifest" | "unsafe-path" | "install-path-mismatch")
+        && matches!(
+            refusal.code,
+            "duplicate-id" | "invalid-manifest" | "unsafe-path" | "install-path-mismatch"
+        )
     {
         return Err(InstallError::Other(format!(
             "not pinning \"{id}\": {}; {}",
@@ -864,13 +873,12 @@ pub fn pin(
     }
     // The runtime checks the component against `sha256` as it loads it, so what is listed is
     // what was hashed.
-    let tools = check_loads(config, paths, &dir, &manifest, Some(sha256.clone())).map_err(|message| {
-        InstallError::Load {
+    let tools =
+        check_loads(config, paths, &dir, &manifest, Some(sha256.clone())).map_err(|message| InstallError::Load {
             plugin: id.to_string(),
             message,
             kept: "; nothing was pinned".into(),
-        }
-    })?;
+        })?;
     check_tool_names(config, id, &tools).map_err(InstallError::Other)?;
     let previous = config
         .and_then(|c| c.plugins.as_ref())

@@ -33,7 +33,12 @@ fn recorded_source(record: &InstallRecord) -> Option<&str> {
 }
 
 /// Whether a package with id `id` from `source` may replace what `record` says is installed.
-pub fn may_replace(id: &str, record: Option<&InstallRecord>, source: NewSource<'_>, replace: bool) -> Result<(), Refusal> {
+pub fn may_replace(
+    id: &str,
+    record: Option<&InstallRecord>,
+    source: NewSource<'_>,
+    replace: bool,
+) -> Result<(), Refusal> {
     let Some(record) = record else {
         return Ok(());
     };
@@ -97,6 +102,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    type Case<'a> = (Option<&'a InstallRecord>, NewSource<'a>, bool, Result<(), &'static str>);
+
     fn record(value: Value) -> InstallRecord {
         serde_json::from_value(value).unwrap()
     }
@@ -106,30 +113,33 @@ mod tests {
         let from_dir = record(json!({"source": "path", "sourcePath": "/src/a", "spec": "./a", "version": "1.0.0"}));
         let pinned = record(json!({"source": "archive", "sourcePath": "/pkgs/a.tgz", "pinned": true}));
         let spec_only = record(json!({"source": "npm", "spec": "@acme/a@1.0.0"}));
-        let elsewhere = NewSource {
-            path: "/tmp/evil/a",
-            spec: "/tmp/evil/a",
-        };
-        let same_dir = NewSource {
-            path: "/src/a",
-            spec: "../src/a",
-        };
-        let cases: [(Option<&InstallRecord>, NewSource<'_>, bool, Result<(), &str>); 8] = [
+        let from = |path, spec| NewSource { path, spec };
+        let elsewhere = from("/tmp/evil/a", "/tmp/evil/a");
+        // (installed, new source, --replace, outcome)
+        let cases: Vec<Case<'_>> = vec![
             (None, elsewhere, false, Ok(())),
-            (Some(&from_dir), same_dir, false, Ok(())),
+            (Some(&from_dir), from("/src/a", "../src/a"), false, Ok(())),
             (Some(&from_dir), elsewhere, false, Err("other-source")),
             (Some(&from_dir), elsewhere, true, Ok(())),
-            (Some(&pinned), NewSource { path: "/pkgs/a.tgz", spec: "a.tgz" }, false, Err("pinned")),
+            (Some(&pinned), from("/pkgs/a.tgz", "a.tgz"), false, Err("pinned")),
             (Some(&pinned), elsewhere, true, Err("pinned")),
             (Some(&spec_only), elsewhere, false, Err("other-source")),
-            (Some(&spec_only), NewSource { path: "/x", spec: "@acme/a@1.0.0" }, false, Ok(())),
+            (Some(&spec_only), from("/x", "@acme/a@1.0.0"), false, Ok(())),
         ];
         for (record, source, replace, expected) in cases {
             let outcome = may_replace("a", record, source, replace);
-            assert_eq!(outcome.as_ref().map(|_| ()).map_err(|r| r.code), expected, "{record:?} {source:?} {replace}");
+            assert_eq!(
+                outcome.as_ref().map(|_| ()).map_err(|r| r.code),
+                expected,
+                "{record:?} {source:?} {replace}"
+            );
             if let Err(refusal) = outcome {
                 assert!(refusal.reason.contains("\"a\""), "{}", refusal.reason);
-                let fix = if refusal.code == "pinned" { "openclaw plugins unpin a" } else { "--replace" };
+                let fix = if refusal.code == "pinned" {
+                    "openclaw plugins unpin a"
+                } else {
+                    "--replace"
+                };
                 assert!(refusal.fix.contains(fix), "{}", refusal.fix);
             }
         }

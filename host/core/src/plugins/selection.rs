@@ -355,7 +355,9 @@ pub fn unknown_ids(plugins: &PluginsConfig, selected: &[Selected], foreign: &[Fo
             };
             let fix = match closest(id, known.iter().copied()) {
                 Some(near) => format!("did you mean \"{near}\"? Fix the id in {key}, or remove it"),
-                None => format!("install the plugin (`openclaw plugins install <dir|package>`), or remove it from {key}"),
+                None => {
+                    format!("install the plugin (`openclaw plugins install <dir|package>`), or remove it from {key}")
+                }
             };
             Warning {
                 code: "unknown-plugin-id",
@@ -448,7 +450,10 @@ mod tests {
                     candidate("a", Origin::Global, &installed),
                 ],
                 Some(installed.clone()),
-                vec!["/proj/.openclaw/extensions/a (workspace)", "records /home/u/.openclaw/extensions/a"],
+                vec![
+                    "/proj/.openclaw/extensions/a (workspace)",
+                    "records /home/u/.openclaw/extensions/a",
+                ],
             ),
             (
                 vec![
@@ -457,7 +462,11 @@ mod tests {
                     candidate("a", Origin::Config, "/dev/a"),
                 ],
                 Some(installed.clone()),
-                vec!["3 plugins", "/usr/share/openclaw/plugins/a (bundled)", "/dev/a (config)"],
+                vec![
+                    "3 plugins",
+                    "/usr/share/openclaw/plugins/a (bundled)",
+                    "/dev/a (config)",
+                ],
             ),
         ];
         for (candidates, install_path, named) in cases {
@@ -573,6 +582,8 @@ mod tests {
         assert_eq!(warned.len(), 3, "{warned:?}");
         assert!(warned[0].0.contains("plugins.allow names \"clac\"") && warned[0].1.contains("did you mean \"calc\""));
         assert!(warned[1].0.contains("\"ghost\"") && warned[1].1.contains("remove it from plugins.allow"));
-        assert!(warned[2].0.contains("plugins.entries has \"phantom\"") && warned[2].1.contains("plugins.entries.phantom"));
+        assert!(
+            warned[2].0.contains("plugins.entries has \"phantom\"") && warned[2].1.contains("plugins.entries.phantom")
+        );
     }
 }

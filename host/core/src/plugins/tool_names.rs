@@ -70,13 +70,17 @@ pub fn installed_clash<'a>(
     tools: &'a [String],
     installs: Option<&'a IdMap<InstallRecord>>,
 ) -> Option<(&'a str, &'a str)> {
-    installs.into_iter().flatten().filter(|(other, _)| other.as_str() != id).find_map(|(other, record)| {
-        let theirs = record.tools.as_deref().unwrap_or_default();
-        tools
-            .iter()
-            .find(|tool| theirs.contains(tool))
-            .map(|tool| (tool.as_str(), other.as_str()))
-    })
+    installs
+        .into_iter()
+        .flatten()
+        .filter(|(other, _)| other.as_str() != id)
+        .find_map(|(other, record)| {
+            let theirs = record.tools.as_deref().unwrap_or_default();
+            tools
+                .iter()
+                .find(|tool| theirs.contains(tool))
+                .map(|tool| (tool.as_str(), other.as_str()))
+        })
 }
 
 /// The refusal message for installing `id`, whose `tool` `other` already provides.
@@ -118,7 +122,10 @@ mod tests {
             }]
         );
         let message = assignment.clashes[0].message();
-        assert!(message.contains("`hello`") && message.contains("\"a\" and \"b\""), "{message}");
+        assert!(
+            message.contains("`hello`") && message.contains("\"a\" and \"b\""),
+            "{message}"
+        );
         // The same plugin listing a name twice is not a clash with itself.
         let twice = names(&["x", "x"]);
         assert!(assign([("a", twice.as_slice())]).clashes.is_empty());
@@ -132,7 +139,10 @@ mod tests {
         }))
         .unwrap();
         let mine = names(&["greet", "hello"]);
-        assert_eq!(installed_clash("hello-two", &mine, Some(&installs)), Some(("hello", "hello-tool")));
+        assert_eq!(
+            installed_clash("hello-two", &mine, Some(&installs)),
+            Some(("hello", "hello-tool"))
+        );
         // Reinstalling the plugin itself is no clash; a record without tools has none to compare.
         assert_eq!(installed_clash("hello-tool", &mine, Some(&installs)), None);
         assert_eq!(installed_clash("x", &names(&["other"]), Some(&installs)), None);

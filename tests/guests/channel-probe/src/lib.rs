@@ -27,7 +27,9 @@ impl Channel for Probe {
             let this = previous + 1;
             kv::set("starts", this.to_string().as_bytes()).map_err(platform)?;
             if this <= failing {
-                return Err(ChannelError::Retry(format!("start {this} of the first {failing} fails on purpose")));
+                return Err(ChannelError::Retry(format!(
+                    "start {this} of the first {failing} fails on purpose"
+                )));
             }
         }
         Ok(())
