@@ -150,6 +150,11 @@ fn install_list_info_enable_verify_uninstall() {
     assert_eq!(record["version"], "0.1.0");
     assert_eq!(record["pinned"], true);
     assert_eq!(record["sha256"], installed["sha256"]);
+    assert_eq!(record["tools"], json!(["hello"]));
+    assert_eq!(
+        record["manifestSha256"],
+        sha256_of(&install_dir.join("openclaw-plugin.toml"))
+    );
     assert_eq!(
         record["installPath"],
         install_dir.canonicalize().unwrap().display().to_string()
@@ -187,7 +192,21 @@ fn install_list_info_enable_verify_uninstall() {
     assert_eq!(dry["dryRun"], true);
     assert!(install_dir.exists());
     let data_dir = sandbox.state_dir().join("plugins/data/hello-tool");
-    assert!(data_dir.is_dir(), "the install check opened its key-value store");
+    assert!(!data_dir.exists(), "the install check ran it without storage");
+    let run = sandbox.run(&[
+        "plugins",
+        "run",
+        install_dir.to_str().unwrap(),
+        "--tool",
+        "hello",
+        "--args",
+        r#"{"name":"Ada"}"#,
+    ]);
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    assert!(
+        data_dir.is_dir(),
+        "running it with its grant opened its key-value store"
+    );
     let cache_dir = sandbox.state_dir().join("plugins/cache");
     let sha = installed["sha256"].as_str().unwrap().to_string();
     let cached = |dir: &Path| {
@@ -299,7 +318,7 @@ fn upgrades_keep_the_old_version_until_the_new_one_loads() {
     let broken = plugin_dir("hello-tool", &HELLO.replace("0.1.0\"\napi", "0.2.0\"\napi"));
     std::fs::write(broken.path().join("hello_tool.wasm"), b"\0asm\x0d\0\x01\0 not really").unwrap();
     let broken_pkg = pack(&sandbox, broken.path(), "broken.tar.gz");
-    let run = install(&sandbox, &broken_pkg, &[]);
+    let run = install(&sandbox, &broken_pkg, &["--replace"]);
     assert_eq!(run.code, Some(1), "{}", run.stdout);
     assert!(run.stdout.contains("version 0.1.0 stays installed"), "{}", run.stdout);
 
@@ -311,7 +330,7 @@ fn upgrades_keep_the_old_version_until_the_new_one_loads() {
             .replace("hello_tool.wasm", "channel_probe.wasm"),
     );
     let wrong_pkg = pack(&sandbox, wrong.path(), "wrong.tar.gz");
-    assert_eq!(install(&sandbox, &wrong_pkg, &[]).code, Some(1));
+    assert_eq!(install(&sandbox, &wrong_pkg, &["--replace"]).code, Some(1));
 
     // v2's config schema rejects the operator's existing config.
     let strict = plugin_dir(
@@ -322,7 +341,7 @@ fn upgrades_keep_the_old_version_until_the_new_one_loads() {
         ),
     );
     let strict_pkg = pack(&sandbox, strict.path(), "strict.tar.gz");
-    let run = install(&sandbox, &strict_pkg, &[]);
+    let run = install(&sandbox, &strict_pkg, &["--replace"]);
     assert_eq!(run.code, Some(1), "{}", run.stdout);
     assert!(run.stdout.contains("greeting"), "{}", run.stdout);
 
@@ -343,7 +362,7 @@ fn upgrades_keep_the_old_version_until_the_new_one_loads() {
 
     // A good v2 replaces v1.
     let v2 = hello_package(&sandbox, "0.2.0");
-    let run = install(&sandbox, &v2, &[]);
+    let run = install(&sandbox, &v2, &["--replace"]);
     assert_eq!(run.code, Some(0), "{}", run.stdout);
     assert_eq!(run.json()["previousVersion"], "0.1.0");
     assert_eq!(
@@ -372,47 +391,450 @@ fn an_interrupted_upgrade_is_repaired() {
     assert_eq!(list(&sandbox)[0]["id"], "hello-tool");
 }
 
+fn sha256_of(path: &Path) -> String {
+    openclaw_runtime::sha256_hex(&std::fs::read(path).unwrap())
+}
+
+fn canonical(path: &Path) -> String {
+    path.canonicalize().unwrap().display().to_string()
+}
+
+/// `manifest` with its `id` replaced.
+fn with_id(manifest: &str, id: &str) -> String {
+    let (first, rest) = manifest.split_once('\n').unwrap();
+    assert!(first.starts_with("id = "), "{first}");
+    format!("id = \"{id}\"\n{rest}")
+}
+
+/// The `plugins list` entry of `id`.
+fn entry(sandbox: &Sandbox, id: &str) -> Value {
+    list(sandbox)
+        .into_iter()
+        .find(|p| p["id"] == id)
+        .unwrap_or_else(|| panic!("{id} is not listed"))
+}
+
+/// The message of a `--json` failure.
+fn error_of(run: &common::Run) -> String {
+    run.json()["error"]["message"].as_str().unwrap_or_default().to_string()
+}
+
+/// Copies the built `package` and `manifest` into `dir` (created).
+fn place(dir: &Path, package: &str, manifest: &str, file: &str) {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::copy(build_guest(package), dir.join(file)).unwrap();
+    std::fs::write(dir.join("openclaw-plugin.toml"), manifest).unwrap();
+}
+
+fn workspace_extensions(sandbox: &Sandbox) -> PathBuf {
+    sandbox.home().join(".openclaw/workspace/.openclaw/extensions")
+}
+
 #[test]
-fn discovery_order_workspace_gate_and_pinned_location() {
+fn two_plugins_with_one_id_are_refused_naming_both() {
+    let sandbox = sandbox();
+    let first = plugin_dir("hello-tool", HELLO);
+    let second = plugin_dir("hello-tool", HELLO);
+    sandbox.write_config(
+        &json!({"plugins": {"allow": ["hello-tool"], "load": {"paths": [first.path(), second.path()]}}}).to_string(),
+    );
+    let listed = list(&sandbox);
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    let hello = &listed[0];
+    assert_eq!(
+        (hello["status"].as_str(), hello["loads"].as_bool()),
+        (Some("duplicate-id"), Some(false))
+    );
+    let reason = hello["reason"].as_str().unwrap();
+    for dir in [first.path(), second.path()] {
+        assert!(reason.contains(&canonical(dir)), "{reason}");
+    }
+    assert_eq!(hello["duplicates"][0]["dir"], canonical(second.path()));
+    let human = sandbox.run(&["plugins", "list", "--verbose"]);
+    assert!(human.stdout.contains(&canonical(second.path())), "{}", human.stdout);
+}
+
+#[test]
+fn a_copy_beside_an_installed_plugin_stops_both() {
     let sandbox = sandbox();
     let package = hello_package(&sandbox, "0.1.0");
     assert_eq!(install(&sandbox, &package, &[]).code, Some(0));
     sandbox.run(&["plugins", "enable", "hello-tool"]);
-    assert_eq!(list(&sandbox)[0]["status"], "loads");
+    assert_eq!(entry(&sandbox, "hello-tool")["status"], "loads");
+    let installed = canonical(&sandbox.state_dir().join("extensions/hello-tool"));
 
-    // A copy in a workspace (say, a cloned repository) comes earlier in discovery but does not
-    // replace the installed plugin.
-    let workspace = sandbox
-        .home()
-        .join(".openclaw/workspace/.openclaw/extensions/hello-tool");
-    std::fs::create_dir_all(&workspace).unwrap();
-    std::fs::copy(build_guest("hello-tool"), workspace.join("hello_tool.wasm")).unwrap();
-    std::fs::write(workspace.join("openclaw-plugin.toml"), HELLO).unwrap();
-    let plugins = list(&sandbox);
-    assert_eq!(plugins[0]["origin"], "workspace");
-    assert_eq!(plugins[0]["status"], "shadowed-install", "{plugins:?}");
+    // The same directory reached twice (a load path naming the install directory) is one plugin.
+    sandbox.run(&["config", "set", "plugins.load.paths", &json!([installed]).to_string()]);
+    let listed = list(&sandbox);
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["status"], "loads");
+    sandbox.run(&["config", "set", "plugins.load.paths", "[]"]);
 
-    // A workspace plugin nobody installed stays off until enabled, even when allowed.
-    let other = sandbox.home().join(".openclaw/workspace/.openclaw/extensions/calc");
-    std::fs::create_dir_all(&other).unwrap();
-    std::fs::copy(build_guest("calc"), other.join("calc.wasm")).unwrap();
-    std::fs::copy(
-        workspace_root().join("plugins/calc/openclaw-plugin.toml"),
-        other.join("openclaw-plugin.toml"),
-    )
-    .unwrap();
-    sandbox.run(&["config", "set", "plugins.allow", "[\"hello-tool\", \"calc\"]"]);
-    let calc = list(&sandbox).into_iter().find(|p| p["id"] == "calc").unwrap();
-    assert_eq!(calc["status"], "workspace-not-enabled");
-    sandbox.run(&["plugins", "enable", "calc"]);
-    let calc = list(&sandbox).into_iter().find(|p| p["id"] == "calc").unwrap();
-    assert_eq!(calc["status"], "loads");
+    // A copy in the workspace (say, a cloned repository) comes earlier in discovery: neither
+    // loads, and the refusal names both and which one is installed.
+    let copy = workspace_extensions(&sandbox).join("hello-tool");
+    place(&copy, "hello-tool", HELLO, "hello_tool.wasm");
+    let hello = entry(&sandbox, "hello-tool");
+    assert_eq!(hello["status"], "duplicate-id", "{hello}");
+    let reason = hello["reason"].as_str().unwrap();
+    assert!(
+        reason.contains(&installed) && reason.contains(&canonical(&copy)),
+        "{reason}"
+    );
+    assert!(hello["fix"].as_str().unwrap().contains(&canonical(&copy)), "{hello}");
+    // Installing again says so rather than pretending the plugin will load.
+    let run = install(&sandbox, &package, &[]);
+    assert_eq!(run.code, Some(0), "{}", run.stdout);
+    assert!(
+        run.json()["warnings"][0].as_str().unwrap().contains(&canonical(&copy)),
+        "{}",
+        run.stdout
+    );
+    // It cannot be pinned into place either.
+    let run = sandbox.run(&["plugins", "pin", "hello-tool", "--json"]);
+    assert_eq!(run.code, Some(1), "{}", run.stdout);
+    assert!(error_of(&run).contains(&canonical(&copy)), "{}", run.stdout);
+
+    std::fs::remove_dir_all(&copy).unwrap();
+    assert_eq!(entry(&sandbox, "hello-tool")["status"], "loads");
 
     // A group-writable plugin directory is refused.
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&other, std::fs::Permissions::from_mode(0o775)).unwrap();
-    let calc = list(&sandbox).into_iter().find(|p| p["id"] == "calc").unwrap();
-    assert_eq!(calc["status"], "unsafe-path");
+    std::fs::set_permissions(&installed, std::fs::Permissions::from_mode(0o775)).unwrap();
+    assert_eq!(entry(&sandbox, "hello-tool")["status"], "unsafe-path");
+}
+
+#[test]
+fn workspace_plugins_load_only_with_a_pinned_digest() {
+    let sandbox = sandbox();
+    let calc = workspace_extensions(&sandbox).join("calc");
+    let manifest = std::fs::read_to_string(workspace_root().join("plugins/calc/openclaw-plugin.toml")).unwrap();
+    place(&calc, "calc", &manifest, "calc.wasm");
+    // Allowed and enabled is not enough for code the agent could have written.
+    assert_eq!(sandbox.run(&["plugins", "enable", "calc"]).code, Some(0));
+    let listed = entry(&sandbox, "calc");
+    assert_eq!(listed["status"], "workspace-not-pinned", "{listed}");
+    assert!(
+        listed["fix"].as_str().unwrap().contains("openclaw plugins pin calc"),
+        "{listed}"
+    );
+
+    // A digest that is not the component's pins nothing.
+    let run = sandbox.run(&["plugins", "pin", "calc", "--sha256", &"0".repeat(64), "--json"]);
+    assert_eq!(run.code, Some(1), "{}", run.stdout);
+    assert!(
+        error_of(&run).contains(&sha256_of(&calc.join("calc.wasm"))),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(config(&sandbox)["plugins"]["installs"]["calc"], Value::Null);
+
+    let run = sandbox.run(&["plugins", "pin", "calc", "--json"]);
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    let record = &config(&sandbox)["plugins"]["installs"]["calc"];
+    assert_eq!(record["sha256"], sha256_of(&calc.join("calc.wasm")));
+    assert_eq!(record["manifestSha256"], sha256_of(&calc.join("openclaw-plugin.toml")));
+    assert_eq!(record["installPath"], canonical(&calc));
+    assert_eq!(record["pinned"], true);
+    assert_eq!(record["tools"], json!(["calculate"]));
+    assert_eq!(entry(&sandbox, "calc")["status"], "loads");
+
+    // The agent edits the manifest to ask for more: refused until the operator pins again.
+    std::fs::write(
+        calc.join("openclaw-plugin.toml"),
+        format!("{manifest}\n[capabilities]\nhttp = [\"collector.example\"]\n"),
+    )
+    .unwrap();
+    let listed = entry(&sandbox, "calc");
+    assert_eq!(listed["status"], "manifest-changed", "{listed}");
+    std::fs::write(calc.join("openclaw-plugin.toml"), &manifest).unwrap();
+    assert_eq!(entry(&sandbox, "calc")["status"], "loads");
+
+    // Unpinning lets install and update replace it; the digests stay and still gate loading.
+    let run = sandbox.run(&["plugins", "unpin", "calc", "--json"]);
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    let record = &config(&sandbox)["plugins"]["installs"]["calc"];
+    assert_eq!(record["pinned"], Value::Null);
+    assert_eq!(record["sha256"], sha256_of(&calc.join("calc.wasm")));
+
+    // The component is swapped: verification says so (loading refuses it: tests/gateway_plugins.rs).
+    std::fs::copy(build_guest("hello-tool"), calc.join("calc.wasm")).unwrap();
+    let verify = sandbox.run(&["plugins", "verify", "calc", "--json"]);
+    assert_eq!(verify.code, Some(1), "{}", verify.stdout);
+    assert!(verify.stdout.contains("changed since"), "{}", verify.stdout);
+}
+
+#[test]
+fn install_never_replaces_another_source_or_a_pinned_plugin() {
+    let sandbox = sandbox();
+    let source = plugin_dir("hello-tool", HELLO);
+    assert_eq!(install(&sandbox, source.path(), &[]).code, Some(0));
+
+    // The same id from another source is refused, naming both, unless --replace.
+    let package = hello_package(&sandbox, "0.2.0");
+    let run = install(&sandbox, &package, &[]);
+    assert_eq!(run.code, Some(1), "{}", run.stdout);
+    let message = error_of(&run);
+    assert!(
+        message.contains(&canonical(source.path()))
+            && message.contains(&canonical(&package))
+            && message.contains("--replace"),
+        "{message}"
+    );
+    assert_eq!(
+        config(&sandbox)["plugins"]["installs"]["hello-tool"]["version"],
+        "0.1.0"
+    );
+    let run = install(&sandbox, &package, &["--replace"]);
+    assert_eq!(run.code, Some(0), "{}", run.stdout);
+    assert_eq!(
+        config(&sandbox)["plugins"]["installs"]["hello-tool"]["sourcePath"],
+        canonical(&package)
+    );
+    // From the recorded source it is an upgrade.
+    assert_eq!(install(&sandbox, &package, &[]).code, Some(0));
+
+    // A pinned plugin is replaced by nothing, --replace included.
+    assert_eq!(install(&sandbox, source.path(), &["--replace", "--pin"]).code, Some(0));
+    for extra in [&[][..], &["--replace"][..]] {
+        let run = install(&sandbox, source.path(), extra);
+        assert_eq!(run.code, Some(1), "{}", run.stdout);
+        assert!(
+            error_of(&run).contains("openclaw plugins unpin hello-tool"),
+            "{}",
+            run.stdout
+        );
+    }
+    std::fs::copy(build_guest("calc"), source.path().join("hello_tool.wasm")).unwrap();
+    let run = sandbox.run(&["plugins", "update", "hello-tool", "--json"]);
+    assert_eq!(run.code, Some(0), "{}", run.stdout);
+    let outcome = &run.json()["updates"][0];
+    assert_eq!(outcome["status"], "pinned", "{outcome}");
+    assert!(outcome["message"].as_str().unwrap().contains("unpin"), "{outcome}");
+    let forced = sandbox.run(&["plugins", "update", "hello-tool", "--force"]);
+    assert_eq!(forced.code, Some(2), "there is no --force: {}", forced.stderr);
+    let recorded = config(&sandbox)["plugins"]["installs"]["hello-tool"].clone();
+    assert_eq!(recorded["sha256"], sha256_of(&build_guest("hello-tool")));
+
+    // Unpinned, update re-installs from the recorded source, but only under the recorded id.
+    assert_eq!(sandbox.run(&["plugins", "unpin", "hello-tool"]).code, Some(0));
+    std::fs::copy(build_guest("hello-tool"), source.path().join("hello_tool.wasm")).unwrap();
+    std::fs::write(source.path().join("openclaw-plugin.toml"), with_id(HELLO, "hello-two")).unwrap();
+    let run = sandbox.run(&["plugins", "update", "hello-tool", "--json"]);
+    assert_eq!(run.code, Some(1), "{}", run.stdout);
+    let outcome = &run.json()["updates"][0];
+    let message = outcome["message"].as_str().unwrap();
+    assert!(
+        message.contains("hello-two") && message.contains("hello-tool"),
+        "{outcome}"
+    );
+    assert!(!sandbox.state_dir().join("extensions/hello-two").exists());
+    let plugins = &config(&sandbox)["plugins"];
+    assert_eq!(plugins["installs"]["hello-two"], Value::Null);
+    assert_eq!(plugins["installs"]["hello-tool"]["sha256"], recorded["sha256"]);
+}
+
+#[test]
+fn a_tool_another_installed_plugin_provides_is_refused_at_install() {
+    let sandbox = sandbox();
+    let package = hello_package(&sandbox, "0.1.0");
+    assert_eq!(install(&sandbox, &package, &[]).code, Some(0));
+    let twin = plugin_dir("hello-tool", &with_id(HELLO, "hello-two"));
+    let run = install(&sandbox, twin.path(), &[]);
+    assert_eq!(run.code, Some(1), "{}", run.stdout);
+    let message = error_of(&run);
+    assert!(
+        message.contains("`hello`") && message.contains("\"hello-tool\"") && message.contains("\"hello-two\""),
+        "{message}"
+    );
+    assert!(!sandbox.state_dir().join("extensions/hello-two").exists());
+    assert_eq!(config(&sandbox)["plugins"]["installs"]["hello-two"], Value::Null);
+}
+
+#[test]
+fn the_install_check_runs_nothing_denied_and_grants_nothing() {
+    let tokio = tokio::runtime::Runtime::new().unwrap();
+    let server = tokio.block_on(openclaw_test_support::TestServer::start());
+    let host = server.host_port();
+    let manifest = format!(
+        "id = \"grant-probe\"\nversion = \"0.1.0\"\napi = \"0.1.0\"\nkind = \"tool\"\n[component]\nfile = \"grant_probe.wasm\"\n\
+         [capabilities]\nhttp = [\"{host}\"]\nprivate-network = true\nkv-quota-bytes = 4096\nsandbox-exec = true\n\
+         [[capabilities.secrets]]\nname = \"PROBE_TOKEN\"\nhosts = [\"{host}\"]\nslots = [{{ header = \"Authorization\", template = \"Bearer {{}}\" }}]\n"
+    );
+    let dir = plugin_dir("grant-probe", &manifest);
+    std::fs::create_dir(dir.path().join("assets")).unwrap();
+    std::fs::write(dir.path().join("assets/probe-url"), server.url("/echo")).unwrap();
+    let sandbox = sandbox();
+    let settings = |deny: Value| {
+        json!({"plugins": {
+            "deny": deny,
+            "entries": {"grant-probe": {
+                "http": {"allowPrivateNetwork": ["127.0.0.1"]},
+                "sandboxExec": true,
+                "secrets": {"PROBE_TOKEN": "probe-secret-0123456789"},
+                "config": {"from": "the operator"},
+            }},
+        }})
+        .to_string()
+    };
+    let data = sandbox.state_dir().join("plugins/data/grant-probe");
+
+    // Denied: refused before any of its code runs.
+    sandbox.write_config(&settings(json!(["grant-probe"])));
+    let run = install(&sandbox, dir.path(), &[]);
+    assert_eq!(run.code, Some(1), "{}", run.stdout);
+    assert!(error_of(&run).contains("plugins.deny"), "{}", run.stdout);
+    assert_eq!(server.hits(), Vec::<String>::new());
+    assert!(!sandbox.state_dir().join("extensions/grant-probe").exists());
+
+    // Not denied: its tools are listed with no grant at all.
+    sandbox.write_config(&settings(json!([])));
+    let run = install(&sandbox, dir.path(), &[]);
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    assert_eq!(run.json()["tools"], json!(["probe"]));
+    assert_eq!(server.hits(), Vec::<String>::new(), "the check sent a request");
+    assert!(!data.exists(), "the check opened its storage");
+
+    // Control: the same component under its grant does reach the server and its storage.
+    let run = sandbox.run(&[
+        "plugins",
+        "run",
+        sandbox.state_dir().join("extensions/grant-probe").to_str().unwrap(),
+        "--tool",
+        "probe",
+    ]);
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    let seen = &run.json()["result"];
+    assert_eq!(
+        (seen["http"]["ok"].as_bool(), seen["kv"]["ok"].as_bool()),
+        (Some(true), Some(true)),
+        "{seen}"
+    );
+    assert_eq!(seen["config"]["from"], "the operator");
+    assert!(!server.hits().is_empty());
+    assert!(data.is_dir());
+    drop(tokio);
+}
+
+#[test]
+fn run_honours_deny_and_binds_secrets_only_when_asked() {
+    const TOKEN: &str = "run-token-0a1b2c3d4e5f";
+    let tokio = tokio::runtime::Runtime::new().unwrap();
+    let server = tokio.block_on(openclaw_test_support::TestServer::start());
+    let host = server.host_port();
+    let manifest = format!(
+        "id = \"hostile\"\nversion = \"0.1.0\"\napi = \"0.1.0\"\nkind = \"tool\"\n[component]\nfile = \"hostile_tool.wasm\"\n\
+         [capabilities]\nhttp = [\"{host}\"]\nprivate-network = true\n\
+         [[capabilities.secrets]]\nname = \"API_TOKEN\"\nhosts = [\"{host}\"]\nslots = [{{ header = \"Authorization\", template = \"Bearer {{}}\" }}]\n"
+    );
+    let dir = plugin_dir("hostile-tool", &manifest);
+    let sandbox = sandbox();
+    let settings = |deny: Value| {
+        json!({"plugins": {"deny": deny, "entries": {"hostile": {"secrets": {"API_TOKEN": TOKEN}}}}}).to_string()
+    };
+    let args = json!({
+        "op": "http",
+        "url": server.url("/echo"),
+        "headers": {"authorization": "Bearer {{secret:API_TOKEN}}"},
+    })
+    .to_string();
+    let run_it = |extra: &[&str]| {
+        let mut argv = vec![
+            "plugins",
+            "run",
+            dir.path().to_str().unwrap(),
+            "--tool",
+            "attack",
+            "--args",
+            &args,
+            "--allow-private",
+            "127.0.0.1",
+            "--json",
+        ];
+        argv.extend_from_slice(extra);
+        sandbox.run(&argv)
+    };
+
+    sandbox.write_config(&settings(json!(["hostile"])));
+    let run = run_it(&[]);
+    assert_eq!(run.code, Some(1), "{}", run.stdout);
+    assert!(error_of(&run).contains("plugins.deny"), "{}", run.stdout);
+
+    // Without --with-secrets the operator's value is not bound: the placeholder is refused and
+    // nothing is sent.
+    sandbox.write_config(&settings(json!([])));
+    let run = run_it(&[]);
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    let result = &run.json()["result"];
+    assert_eq!(result["ok"], false, "{result}");
+    assert!(
+        run.stderr.contains("API_TOKEN"),
+        "the refusal is logged naming the secret: {}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("--with-secrets"), "{}", run.stderr);
+    assert_eq!(server.hits(), Vec::<String>::new());
+    let run = run_it(&["--with-secrets"]);
+    assert_eq!(run.json()["result"]["status"], 200, "{}", run.stdout);
+    drop(tokio);
+}
+
+#[test]
+fn javascript_plugins_and_unknown_ids_are_reported() {
+    let sandbox = sandbox();
+    let js = sandbox.state_dir().join("extensions/voice-call");
+    std::fs::create_dir_all(&js).unwrap();
+    std::fs::write(
+        js.join("openclaw.plugin.json"),
+        r#"{ id: "voice-call", name: "Voice call", configSchema: {} }"#,
+    )
+    .unwrap();
+    std::fs::write(js.join("index.ts"), "export default {};\n").unwrap();
+    sandbox.write_config(
+        &json!({"plugins": {"allow": ["voice-call", "ghost"], "entries": {"phantom": {"enabled": true}}}}).to_string(),
+    );
+
+    let run = sandbox.run(&["plugins", "list", "--json"]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let report = run.json();
+    let voice = report["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "voice-call")
+        .unwrap_or_else(|| panic!("the JavaScript plugin is not listed: {report}"));
+    assert_eq!(voice["loads"], false);
+    assert_eq!(voice["status"], "not-webassembly");
+    assert_eq!(voice["format"], "openclaw-js");
+    assert!(voice["reason"].as_str().unwrap().contains("WebAssembly"), "{voice}");
+    assert!(voice["fix"].as_str().unwrap().contains("OpenClaw"), "{voice}");
+    let warnings = report["warnings"].to_string();
+    assert!(
+        warnings.contains("ghost") && warnings.contains("plugins.allow") && warnings.contains("phantom"),
+        "{report}"
+    );
+    assert!(
+        !warnings.contains("voice-call"),
+        "a present plugin is not unknown: {report}"
+    );
+    let human = sandbox.run(&["plugins", "list"]);
+    let shown = format!("{}{}", human.stdout, human.stderr);
+    assert!(
+        shown.contains("voice-call") && shown.contains("ghost") && shown.contains("phantom"),
+        "{shown}"
+    );
+
+    let doctor = sandbox.run(&["doctor", "--json"]).json();
+    let checks = doctor["checks"].to_string();
+    assert!(
+        checks.contains("voice-call")
+            && checks.contains("WebAssembly")
+            && checks.contains("ghost")
+            && checks.contains("phantom"),
+        "{doctor}"
+    );
+    let human = sandbox.run(&["doctor"]);
+    assert!(!human.stdout.contains("issue"), "{}", human.stdout);
 }
 
 #[test]
@@ -525,6 +947,7 @@ fn run_substitutes_secret_refs_for_their_bound_host_only() {
         &args,
         "--allow-private",
         "127.0.0.1",
+        "--with-secrets",
     ]);
     assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
     let result = &run.json()["result"];

@@ -1,17 +1,22 @@
-//! `openclaw doctor`: checks the installation; `--generate-gateway-token` makes a gateway token.
+//! `openclaw doctor`: checks the installation (state and config permissions, gateway auth, the
+//! plugins found); `--generate-gateway-token` makes a gateway token.
 
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
 use clap::Args;
 use openclaw_core::config::path::JsonPath;
+use openclaw_core::config::schema::Config;
 use openclaw_core::config::schema::common::SecretInput;
 use openclaw_core::config::schema::gateway::{AuthMode, BindMode};
+use openclaw_core::plugins::grants::Decision;
+use openclaw_core::plugins::selection::is_identity_refusal;
 use serde_json::{Value, json};
 
 use super::output::{fail, print_json};
 use super::{Context, EXIT_FAILED, EXIT_OK, init_logging};
 use crate::config::{self, edit};
+use crate::plugins::discover::discover;
 use crate::state::current_uid;
 
 /// Random bytes in a generated gateway token (printed as hex: 48 characters), as OpenClaw does.
@@ -224,6 +229,57 @@ fn perms_of_target(id: &'static str, path: &std::path::Path, want: u32, what: &s
     }
 }
 
+/// What discovery says about plugins that an operator must act on: plugins that cannot run here
+/// (OpenClaw JavaScript plugins), identity refusals (two copies of an id, a changed or unpinned
+/// plugin), and settings naming ids nothing declares. Nothing is loaded.
+fn plugin_findings(ctx: &Context, config: &Config) -> Vec<Finding> {
+    let discovery = discover(Some(config), &ctx.paths, &ctx.env);
+    let plugins = config.plugins.clone().unwrap_or_default();
+    let mut findings = Vec::new();
+    for plugin in &discovery.foreign {
+        let refusal = plugin.refusal(&plugins);
+        findings.push(Finding {
+            id: "plugins.javascript",
+            status: Status::Warn,
+            message: refusal.reason,
+            fix: Some(refusal.fix),
+        });
+    }
+    for selected in &discovery.plugins {
+        if let Decision::Refuse(refusal) = &selected.decision
+            && is_identity_refusal(refusal.code)
+        {
+            findings.push(Finding {
+                id: "plugins.identity",
+                status: Status::Warn,
+                message: format!("{} ({}): {}", selected.candidate.id, refusal.code, refusal.reason),
+                fix: Some(refusal.fix.clone()),
+            });
+        }
+    }
+    for warning in &discovery.warnings {
+        findings.push(Finding {
+            id: "plugins.unknown-id",
+            status: Status::Warn,
+            message: warning.message.clone(),
+            fix: Some(warning.fix.clone()),
+        });
+    }
+    if findings.is_empty() {
+        findings.push(Finding {
+            id: "plugins",
+            status: Status::Ok,
+            message: format!(
+                "{} plugin(s) found, {} loading; no plugin issues detected",
+                discovery.plugins.len(),
+                discovery.plugins.iter().filter(|s| s.grant().is_some()).count()
+            ),
+            fix: None,
+        });
+    }
+    findings
+}
+
 fn checks(ctx: &Context, json_mode: bool) -> u8 {
     let mut findings = vec![
         perms_finding("state_dir.perms", &ctx.paths.state_dir, 0o700, "state directory"),
@@ -287,6 +343,7 @@ fn checks(ctx: &Context, json_mode: bool) -> u8 {
                         fix: Some("openclaw doctor --generate-gateway-token".into()),
                     },
                 });
+                findings.extend(plugin_findings(ctx, config));
             }
         },
     }
@@ -307,7 +364,6 @@ fn checks(ctx: &Context, json_mode: bool) -> u8 {
                 println!("       fix: {fix}");
             }
         }
-        println!("Run `openclaw security audit --deep` for the full security review (arrives with the audit issue).");
     }
     if failed { EXIT_FAILED } else { EXIT_OK }
 }

@@ -8,7 +8,7 @@ use openclaw_core::config::schema::Config;
 use openclaw_core::config::schema::plugins::PluginsConfig;
 use openclaw_core::plugins::grants::{Decision, decide};
 use openclaw_core::plugins::manifest::{MANIFEST_FILE, Manifest, PluginKind};
-use openclaw_core::plugins::selection::Selected;
+use openclaw_core::plugins::selection::{ForeignPlugin, Selected, Warning};
 use openclaw_runtime::{CallContext, ChannelInstance, PluginSource};
 use serde_json::{Value, json};
 
@@ -37,7 +37,12 @@ pub enum PluginsCommand {
     Enable(IdArgs),
     /// Stop a plugin from loading (sets plugins.entries.<id>.enabled to false).
     Disable(IdArgs),
-    /// Check installed plugins' components against their recorded sha256.
+    /// Record the SHA-256 of a discovered plugin's component and manifest as the only ones that
+    /// load, and protect it from install and update (how a workspace plugin is allowed to load).
+    Pin(PinArgs),
+    /// Let install and update replace a pinned plugin again (its digests stay recorded).
+    Unpin(IdArgs),
+    /// Check installed plugins' components and manifests against their recorded sha256.
     Verify(VerifyArgs),
     /// Build a plugin for wasm32-wasip2 and write a package archive with its digest.
     Pack(PackArgs),
@@ -68,12 +73,15 @@ pub struct InfoArgs {
 pub struct InstallArgs {
     /// A plugin directory or a package (.tar.gz, .tgz, .tar).
     source: PathBuf,
-    /// Record the version as pinned: `plugins update` leaves it alone unless forced.
+    /// Record it as pinned: install and update do not replace it until `plugins unpin`.
     #[arg(long)]
     pin: bool,
     /// Use the directory in place (added to plugins.load.paths) instead of copying it.
     #[arg(long, short = 'l')]
     link: bool,
+    /// Replace a plugin with the same id that was installed from another source.
+    #[arg(long)]
+    replace: bool,
     #[arg(long)]
     json: bool,
 }
@@ -100,9 +108,6 @@ pub struct UpdateArgs {
     all: bool,
     #[arg(long)]
     dry_run: bool,
-    /// Also move pinned plugins.
-    #[arg(long)]
-    force: bool,
     #[arg(long)]
     json: bool,
 }
@@ -110,6 +115,16 @@ pub struct UpdateArgs {
 #[derive(Debug, Args)]
 pub struct IdArgs {
     id: String,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PinArgs {
+    id: String,
+    /// The component's SHA-256 as you reviewed it; refused if the file no longer has it.
+    #[arg(long)]
+    sha256: Option<String>,
     #[arg(long)]
     json: bool,
 }
@@ -157,6 +172,10 @@ pub struct RunArgs {
     /// Grant a private network (IP or CIDR) for local test servers; repeatable.
     #[arg(long = "allow-private")]
     allow_private: Vec<String>,
+    /// Bind the secrets of plugins.entries.<id>.secrets (without it no operator secret is bound,
+    /// and a request with a secret placeholder is refused).
+    #[arg(long)]
+    with_secrets: bool,
     /// Channel plugins: how many polls to run.
     #[arg(long, default_value_t = 1)]
     polls: u32,
@@ -181,6 +200,8 @@ pub fn run(ctx: &Context, command: PluginsCommand) -> u8 {
         PluginsCommand::Update(args) => update_cmd(ctx, args),
         PluginsCommand::Enable(args) => enable_cmd(ctx, args, true),
         PluginsCommand::Disable(args) => enable_cmd(ctx, args, false),
+        PluginsCommand::Pin(args) => pin_cmd(ctx, args),
+        PluginsCommand::Unpin(args) => unpin_cmd(ctx, args),
         PluginsCommand::Verify(args) => verify_cmd(ctx, args),
         PluginsCommand::Pack(args) => pack_cmd(args),
         PluginsCommand::Run(args) => run_cmd(ctx, args),
@@ -237,15 +258,18 @@ fn status_of(selected: &Selected) -> (&'static str, Option<String>, Option<Strin
     }
 }
 
-pub(crate) fn selected_json(selected: &Selected, verbose: bool) -> Value {
+/// A discovered WebAssembly plugin as `plugins list --json` and the gateway's `plugins.list`
+/// show it.
+pub(crate) fn selected_json(selected: &Selected) -> Value {
     let (status, reason, fix) = status_of(selected);
     let manifest = selected.candidate.manifest.as_ref().ok();
-    let mut value = json!({
+    json!({
         "id": selected.candidate.id,
         "name": manifest.map(|m| m.display_name().to_string()),
         "version": manifest.map(|m| m.version.to_string()),
         "kind": manifest.map(|m| m.kind.as_str()),
         "api": manifest.map(|m| m.api.to_string()),
+        "format": "wasm",
         "origin": selected.candidate.origin.as_str(),
         "dir": selected.candidate.dir,
         "status": status,
@@ -253,36 +277,74 @@ pub(crate) fn selected_json(selected: &Selected, verbose: bool) -> Value {
         "reason": reason,
         "fix": fix,
         "pinnedSha256": selected.pinned_sha256,
-    });
-    if verbose {
-        value["shadowed"] = json!(
-            selected
-                .shadowed
-                .iter()
-                .map(|c| json!({"origin": c.origin.as_str(), "dir": c.dir}))
-                .collect::<Vec<_>>()
-        );
+        "duplicates": selected
+            .duplicates
+            .iter()
+            .map(|c| json!({"origin": c.origin.as_str(), "dir": c.dir}))
+            .collect::<Vec<_>>(),
+    })
+}
+
+/// An OpenClaw JavaScript plugin, in the same shape: present, never loading, and why.
+pub(crate) fn foreign_json(plugin: &ForeignPlugin, plugins: &PluginsConfig) -> Value {
+    let refusal = plugin.refusal(plugins);
+    json!({
+        "id": plugin.id,
+        "name": plugin.name,
+        "version": plugin.version,
+        "kind": null,
+        "api": null,
+        "format": "openclaw-js",
+        "origin": plugin.origin.as_str(),
+        "dir": plugin.dir,
+        "status": refusal.code,
+        "loads": false,
+        "reason": refusal.reason,
+        "fix": refusal.fix,
+        "pinnedSha256": null,
+        "duplicates": [],
+    })
+}
+
+pub(crate) fn warning_json(warning: &Warning) -> Value {
+    json!({"code": warning.code, "message": warning.message, "fix": warning.fix})
+}
+
+/// Warnings on stderr, so they reach the operator without disturbing the table on stdout.
+fn print_warnings(warnings: &[Warning]) {
+    for warning in warnings {
+        eprintln!("warning: {}", warning.message);
+        eprintln!("  {}", warning.fix);
     }
-    value
 }
 
 fn list(ctx: &Context, args: ListArgs) -> u8 {
     let Ok((_, config)) = valid_config(ctx, args.json) else {
         return EXIT_FAILED;
     };
-    let selected: Vec<Selected> = discover(Some(&config), &ctx.paths, &ctx.env)
-        .into_iter()
+    let plugins_config = config.plugins.clone().unwrap_or_default();
+    let found = discover(Some(&config), &ctx.paths, &ctx.env);
+    let selected: Vec<&Selected> = found
+        .plugins
+        .iter()
         .filter(|s| !args.enabled || s.grant().is_some())
         .collect();
+    let foreign: Vec<&ForeignPlugin> = found.foreign.iter().filter(|_| !args.enabled).collect();
     if args.json {
         print_json(&json!({
-            "plugins": selected.iter().map(|s| selected_json(s, args.verbose)).collect::<Vec<_>>(),
+            "plugins": selected
+                .iter()
+                .map(|s| selected_json(s))
+                .chain(foreign.iter().map(|f| foreign_json(f, &plugins_config)))
+                .collect::<Vec<_>>(),
+            "warnings": found.warnings.iter().map(warning_json).collect::<Vec<_>>(),
             "extensionsDir": ctx.paths.extensions_dir(),
         }));
         return EXIT_OK;
     }
-    if selected.is_empty() {
+    if selected.is_empty() && foreign.is_empty() {
         println!("No plugins found. Install one with `openclaw plugins install <dir|package>`.");
+        print_warnings(&found.warnings);
         return EXIT_OK;
     }
     println!("{:<24} {:<10} {:<8} {:<10} STATUS", "ID", "VERSION", "KIND", "ORIGIN");
@@ -299,14 +361,31 @@ fn list(ctx: &Context, args: ListArgs) -> u8 {
         );
         if args.verbose {
             println!("    {}", s.candidate.dir);
+            for duplicate in &s.duplicates {
+                println!("    also {} ({})", duplicate.dir, duplicate.origin.as_str());
+            }
             if let Some(reason) = reason {
                 println!("    {reason}");
             }
-            for shadow in &s.shadowed {
-                println!("    shadows {} ({})", shadow.dir, shadow.origin.as_str());
-            }
         }
     }
+    for f in &foreign {
+        let refusal = f.refusal(&plugins_config);
+        println!(
+            "{:<24} {:<10} {:<8} {:<10} {}",
+            f.id,
+            f.version.as_deref().unwrap_or("?"),
+            "js",
+            f.origin.as_str(),
+            refusal.code
+        );
+        if args.verbose {
+            println!("    {}", f.dir);
+            println!("    {}", refusal.reason);
+            println!("    {}", refusal.fix);
+        }
+    }
+    print_warnings(&found.warnings);
     EXIT_OK
 }
 
@@ -314,8 +393,24 @@ fn info(ctx: &Context, args: InfoArgs) -> u8 {
     let Ok((_, config)) = valid_config(ctx, args.json) else {
         return EXIT_FAILED;
     };
-    let selected = discover(Some(&config), &ctx.paths, &ctx.env);
-    let Some(found) = selected.iter().find(|s| s.candidate.id == args.id) else {
+    let discovery = discover(Some(&config), &ctx.paths, &ctx.env);
+    let Some(found) = discovery.find(&args.id) else {
+        let plugins_config = config.plugins.clone().unwrap_or_default();
+        if let Some(foreign) = discovery.foreign.iter().find(|f| f.id == args.id) {
+            let value = foreign_json(foreign, &plugins_config);
+            if args.json {
+                print_json(&value);
+            } else {
+                let refusal = foreign.refusal(&plugins_config);
+                println!("{} {}", foreign.id, foreign.version.as_deref().unwrap_or("-"));
+                println!("  format:  OpenClaw JavaScript plugin");
+                println!("  origin:  {} ({})", foreign.origin.as_str(), foreign.dir);
+                println!("  status:  {}", refusal.code);
+                println!("  reason:  {}", refusal.reason);
+                println!("  fix:     {}", refusal.fix);
+            }
+            return EXIT_OK;
+        }
         fail(
             args.json,
             &format!("no plugin \"{}\" was found", args.id),
@@ -353,7 +448,7 @@ fn info(ctx: &Context, args: InfoArgs) -> u8 {
         }
         _ => None,
     };
-    let mut value = selected_json(found, true);
+    let mut value = selected_json(found);
     value["description"] = json!(manifest.and_then(|m| m.description.clone()));
     value["requested"] = json!(requested);
     value["effectiveGrant"] = json!(grant);
@@ -441,6 +536,8 @@ fn install_cmd(ctx: &Context, args: InstallArgs) -> u8 {
         spec: args.source.display().to_string(),
         pin: args.pin,
         link: args.link,
+        add_load_path: args.link,
+        replace: args.replace,
     };
     match install::install(Some(&config), &ctx.paths, &ctx.env, &request) {
         Ok(done) => {
@@ -459,6 +556,9 @@ fn install_cmd(ctx: &Context, args: InstallArgs) -> u8 {
                         "It does not run until you allow it: review `openclaw plugins info {id}`, then `openclaw plugins enable {id}`.",
                         id = done.id
                     );
+                }
+                for warning in &done.warnings {
+                    eprintln!("warning: {warning}");
                 }
             });
             EXIT_OK
@@ -515,7 +615,7 @@ fn update_cmd(ctx: &Context, args: UpdateArgs) -> u8 {
     let Ok((_, config)) = valid_config(ctx, args.json) else {
         return EXIT_FAILED;
     };
-    match install::update(Some(&config), &ctx.paths, &ctx.env, &args.ids, args.dry_run, args.force) {
+    match install::update(Some(&config), &ctx.paths, &ctx.env, &args.ids, args.dry_run) {
         Ok(outcomes) => {
             let failed = outcomes.iter().any(|o| o.status == "failed");
             report(args.json, &json!({"updates": outcomes}), || {
@@ -554,6 +654,71 @@ fn enable_cmd(ctx: &Context, args: IdArgs, enabled: bool) -> u8 {
                         println!("{} {verb}. Restart the gateway to apply it.", args.id);
                     } else {
                         println!("{} was already {verb}.", args.id);
+                    }
+                },
+            );
+            EXIT_OK
+        }
+        Err(e) => {
+            fail(args.json, &e.to_string(), None);
+            EXIT_FAILED
+        }
+    }
+}
+
+fn pin_cmd(ctx: &Context, args: PinArgs) -> u8 {
+    let Ok((_, config)) = valid_config(ctx, args.json) else {
+        return EXIT_FAILED;
+    };
+    match install::pin(Some(&config), &ctx.paths, &ctx.env, &args.id, args.sha256.as_deref()) {
+        Ok(pinned) => {
+            report(args.json, &pinned, || {
+                println!("Pinned {} ({}, {}).", pinned.id, pinned.origin, pinned.dir);
+                println!("  sha256:          {}", pinned.sha256);
+                println!("  manifest sha256: {}", pinned.manifest_sha256);
+                if let Some(previous) = &pinned.previous_sha256 {
+                    println!("  (replaces the recorded sha256 {previous})");
+                }
+                if !pinned.tools.is_empty() {
+                    println!("  tools:           {}", pinned.tools.join(", "));
+                }
+                println!(
+                    "It loads only while its files have these digests; install and update leave it alone until `openclaw plugins unpin {}`.",
+                    pinned.id
+                );
+                if pinned.needs_allow {
+                    println!(
+                        "It does not run until you allow it: `openclaw plugins enable {}`.",
+                        pinned.id
+                    );
+                }
+            });
+            EXIT_OK
+        }
+        Err(e) => {
+            fail(args.json, &e.to_string(), None);
+            EXIT_FAILED
+        }
+    }
+}
+
+fn unpin_cmd(ctx: &Context, args: IdArgs) -> u8 {
+    let Ok((_, config)) = valid_config(ctx, args.json) else {
+        return EXIT_FAILED;
+    };
+    match install::unpin(Some(&config), &ctx.paths, &ctx.env, &args.id) {
+        Ok(changed) => {
+            report(
+                args.json,
+                &json!({"id": args.id, "pinned": false, "changed": changed}),
+                || {
+                    if changed {
+                        println!(
+                            "{} is no longer pinned: install (--replace for another source) and update may replace it. Its recorded digests still gate loading.",
+                            args.id
+                        );
+                    } else {
+                        println!("{} was not pinned.", args.id);
                     }
                 },
             );
@@ -625,15 +790,21 @@ fn read_manifest(dir: &Path) -> Result<Manifest, String> {
 
 /// The grant a plugin author gets from `plugins run`: what the manifest requests, narrowed by
 /// the operator's entry for it when there is one, plus the private networks passed on the
-/// command line.
+/// command line. `plugins.deny` still applies, and the operator's secrets are bound only with
+/// `--with-secrets`: a directory someone hands you must not get your tokens by being run.
 fn dev_plugins(config: &Config, manifest: &Manifest, args: &RunArgs) -> Result<PluginsConfig, String> {
     let mut plugins = config.plugins.clone().unwrap_or_default();
     plugins.enabled = Some(true);
     plugins.allow = Some(vec![manifest.id.clone()]);
-    plugins.deny = None;
     let mut entries = plugins.entries.take().unwrap_or_default();
     let mut entry = entries.get(&manifest.id).cloned().unwrap_or_default();
     entry.enabled = None;
+    if !args.with_secrets && entry.secrets.take().is_some_and(|bound| !bound.is_empty()) {
+        eprintln!(
+            "note: plugins.entries.{}.secrets are not bound; pass --with-secrets to bind them",
+            manifest.id
+        );
+    }
     if let Some(text) = &args.config {
         entry.config = Some(serde_json::from_str(text).map_err(|e| format!("--config is not JSON: {e}"))?);
     }

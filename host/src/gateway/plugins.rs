@@ -1,19 +1,24 @@
 //! The plugins a running gateway serves: tool plugins behind `/tools/invoke`, channel plugins
 //! started with their pollers and webhook routes. A plugin that fails to load is reported (in
-//! `plugins.list`, `health` and the log) and the gateway serves everyone else.
+//! `plugins.list`, `health` and the log) and the gateway serves everyone else; a tool name two
+//! plugins provide is served by neither, and a channel whose first start fails is retried with
+//! the channel backoff.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use openclaw_core::config::schema::Config;
+use openclaw_core::config::schema::plugins::PluginsConfig;
+use openclaw_core::plugins::grants::Decision;
 use openclaw_core::plugins::manifest::PluginKind;
-use openclaw_core::plugins::selection::Selected;
+use openclaw_core::plugins::selection::{Discovery, is_identity_refusal};
+use openclaw_core::plugins::tool_names::{self, ToolAssignment};
 use openclaw_runtime::{ChannelInstance, InboundMessage, InboundReceiver, LoadedPlugin, Runtime};
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
 use super::inbox::Inbox;
-use crate::cli::plugins_cmd::selected_json;
+use crate::cli::plugins_cmd::{foreign_json, selected_json};
 use crate::plugins::loader;
 use crate::secrets::ResolvedSecrets;
 use crate::state::{Env, StatePaths};
@@ -95,7 +100,9 @@ impl Plugins {
         })
     }
 
-    /// Loads every allowed plugin; starts channels with pollers that stop on `shutdown`.
+    /// Loads every allowed plugin; starts channels with pollers that stop on `shutdown`. What
+    /// discovery refused for identity reasons, OpenClaw JavaScript plugins and settings naming
+    /// ids nothing declares are logged, so the operator hears about them at start.
     pub async fn load(
         config: &Config,
         paths: &StatePaths,
@@ -103,79 +110,127 @@ impl Plugins {
         resolved: &ResolvedSecrets,
         shutdown: watch::Receiver<bool>,
     ) -> Self {
-        let selected = crate::plugins::discover::discover(Some(config), paths, env);
+        let discovery = crate::plugins::discover::discover(Some(config), paths, env);
+        let settings = config.plugins.clone().unwrap_or_default();
+        report_discovery(&discovery, &settings);
+        let selected = &discovery.plugins;
+        let foreign: Vec<Value> = discovery.foreign.iter().map(|f| foreign_json(f, &settings)).collect();
         let mut plugins = Self::default();
         if selected.iter().all(|s| s.grant().is_none()) {
-            plugins.listing = selected.iter().map(|s| selected_json(s, false)).collect();
+            plugins.listing = selected.iter().map(selected_json).chain(foreign).collect();
             return plugins;
         }
         let runtime = match loader::runtime(paths) {
             Ok(runtime) => runtime,
             Err(e) => {
                 tracing::error!("plugin runtime unavailable, no plugin will run: {e}");
-                plugins.listing = selected.iter().map(|s| selected_json(s, false)).collect();
+                plugins.listing = selected.iter().map(selected_json).chain(foreign).collect();
                 plugins.failed = selected.iter().filter(|s| s.grant().is_some()).count();
                 return plugins;
             }
         };
+
+        // Load everything first: who serves a tool name depends on every plugin providing it.
+        let mut loaded: Vec<Option<Result<Arc<LoadedPlugin>, String>>> = Vec::with_capacity(selected.len());
+        for s in selected {
+            loaded.push(match s.grant() {
+                Some(_) => Some(
+                    loader::load(&runtime, s, config, resolved)
+                        .await
+                        .map_err(|e| e.to_string()),
+                ),
+                None => None,
+            });
+        }
+        let provided: Vec<(String, Vec<String>)> = loaded
+            .iter()
+            .flatten()
+            .flatten()
+            .filter(|p| p.kind() == PluginKind::Tool)
+            .map(|p| (p.id().to_string(), p.tools.iter().map(|t| t.name.clone()).collect()))
+            .collect();
+        let assignment = tool_names::assign(provided.iter().map(|(id, tools)| (id.as_str(), tools.as_slice())));
+        for clash in &assignment.clashes {
+            tracing::error!(tool = %clash.tool, "{}", clash.message());
+        }
+
         let inbox = Arc::new(Inbox::new(paths.state_dir.join("inbox")));
         let (drain, _) = watch::channel(false);
         plugins.drain = Some(drain);
-        for s in &selected {
-            let mut entry = selected_json(s, false);
-            if s.grant().is_some() {
-                match plugins
-                    .start_one(&runtime, s, config, resolved, &inbox, shutdown.clone())
-                    .await
-                {
-                    Ok(()) => entry["running"] = json!(true),
-                    Err(message) => {
-                        tracing::error!(plugin = %s.candidate.id, "plugin not started: {message}");
-                        plugins.failed += 1;
-                        entry["running"] = json!(false);
-                        entry["error"] = json!(message);
-                    }
+        for (s, outcome) in selected.iter().zip(loaded) {
+            let mut entry = selected_json(s);
+            let started = match outcome {
+                None => None,
+                Some(Err(message)) => Some(Err(message)),
+                Some(Ok(plugin)) => Some(plugins.start_one(plugin, &assignment, &inbox, shutdown.clone()).await),
+            };
+            match started {
+                None => {}
+                Some(Ok(Started::Serving)) => entry["running"] = json!(true),
+                Some(Ok(Started::ToolsWithheld(clashing))) => {
+                    entry["running"] = json!(true);
+                    entry["withheldTools"] = json!(clashing);
+                    entry["error"] = json!(format!(
+                        "not serving {} (another plugin provides the same name)",
+                        clashing.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ")
+                    ));
+                }
+                Some(Ok(Started::Retrying(message))) => {
+                    entry["running"] = json!(true);
+                    entry["error"] = json!(format!(
+                        "its first start failed and is retried with the channel backoff: {message}"
+                    ));
+                }
+                Some(Err(message)) => {
+                    tracing::error!(plugin = %s.candidate.id, "plugin not started: {message}");
+                    plugins.failed += 1;
+                    entry["running"] = json!(false);
+                    entry["error"] = json!(message);
                 }
             }
             plugins.listing.push(entry);
         }
+        plugins.listing.extend(foreign);
         plugins.runtime = Some(runtime);
         plugins
     }
 
     async fn start_one(
         &mut self,
-        runtime: &Runtime,
-        selected: &Selected,
-        config: &Config,
-        resolved: &ResolvedSecrets,
+        plugin: Arc<LoadedPlugin>,
+        assignment: &ToolAssignment,
         inbox: &Arc<Inbox>,
         shutdown: watch::Receiver<bool>,
-    ) -> Result<(), String> {
-        let plugin = loader::load(runtime, selected, config, resolved)
-            .await
-            .map_err(|e| e.to_string())?;
+    ) -> Result<Started, String> {
         match plugin.kind() {
             PluginKind::Tool => {
+                let mut withheld = Vec::new();
                 for spec in &plugin.tools {
-                    if let Some(other) = self.tools.get(&spec.name) {
-                        return Err(format!(
-                            "tool `{}` is already provided by plugin `{}`; disable one of them (`openclaw plugins disable <id>`)",
-                            spec.name,
-                            other.id()
-                        ));
+                    if assignment.owners.get(&spec.name).map(String::as_str) == Some(plugin.id()) {
+                        self.tools.insert(spec.name.clone(), plugin.clone());
+                    } else {
+                        withheld.push(spec.name.clone());
                     }
                 }
-                for spec in &plugin.tools {
-                    self.tools.insert(spec.name.clone(), plugin.clone());
-                }
-                Ok(())
+                Ok(if withheld.is_empty() {
+                    Started::Serving
+                } else {
+                    Started::ToolsWithheld(withheld)
+                })
             }
             PluginKind::Channel => {
                 let (tx, rx) = openclaw_runtime::inbound_queue();
                 let instance = ChannelInstance::new(plugin.clone(), tx).map_err(|e| e.to_string())?;
                 instance.webhook_ready()?;
-                instance.start().await.map_err(|e| e.to_string())?;
+                // A platform that is down at boot must not take the channel away for good: the
+                // poller retries the start with the channel backoff.
+                let first_start = instance.start().await.err().map(|e| e.to_string());
+                if let Some(message) = &first_start {
+                    tracing::warn!(
+                        plugin = %plugin.id(),
+                        "channel did not start: {message}; retrying with the channel backoff (1 s, doubling up to 5 min)"
+                    );
+                }
                 let poller = instance.spawn_poller(shutdown);
                 let drain = self.drain.as_ref().map(watch::Sender::subscribe);
                 let writer = spawn_inbox_writer(plugin.id().to_string(), rx, inbox.clone(), drain);
@@ -188,9 +243,45 @@ impl Plugins {
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
                     .push(writer);
                 self.channels.insert(plugin.id().to_string(), Channel { instance });
-                Ok(())
+                Ok(match first_start {
+                    Some(message) => Started::Retrying(message),
+                    None => Started::Serving,
+                })
             }
         }
+    }
+}
+
+/// How a loaded plugin was put to work.
+enum Started {
+    Serving,
+    /// A tool plugin whose named tools another plugin also provides: those are not served.
+    ToolsWithheld(Vec<String>),
+    /// A channel whose first start failed; its poller retries.
+    Retrying(String),
+}
+
+/// Logs what discovery found that the operator must act on.
+fn report_discovery(discovery: &Discovery, settings: &PluginsConfig) {
+    for selected in &discovery.plugins {
+        if let Decision::Refuse(refusal) = &selected.decision
+            && is_identity_refusal(refusal.code)
+        {
+            tracing::error!(
+                plugin = %selected.candidate.id,
+                "plugin not loaded ({}): {}; {}",
+                refusal.code,
+                refusal.reason,
+                refusal.fix
+            );
+        }
+    }
+    for plugin in &discovery.foreign {
+        let refusal = plugin.refusal(settings);
+        tracing::warn!(plugin = %plugin.id, "{}; {}", refusal.reason, refusal.fix);
+    }
+    for warning in &discovery.warnings {
+        tracing::warn!("{}; {}", warning.message, warning.fix);
     }
 }
 

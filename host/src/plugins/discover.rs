@@ -1,14 +1,20 @@
-//! Finding plugin directories, in OpenClaw's order, and noticing when others could change them.
+//! Finding plugin directories, in OpenClaw's order, and noticing when others could change them
+//! and when a directory holds an OpenClaw JavaScript plugin instead.
 
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+use openclaw_core::config::parse::parse_value;
 use openclaw_core::config::schema::Config;
 use openclaw_core::plugins::manifest::{MANIFEST_FILE, Manifest};
-use openclaw_core::plugins::selection::{Candidate, Origin, Selected, select};
+use openclaw_core::plugins::selection::{self, Candidate, Discovery, ForeignPlugin, Origin, same_dir};
+use openclaw_runtime::sha256_hex;
 
 use crate::state::{Env, StatePaths, current_uid, expand_home};
+
+/// The manifest of an OpenClaw JavaScript plugin.
+pub const OPENCLAW_JS_MANIFEST: &str = "openclaw.plugin.json";
 
 /// Where bundled plugins live: `$OPENCLAW_BUNDLED_PLUGINS_DIR`, else `share/openclaw/plugins`
 /// beside the binary's directory.
@@ -81,15 +87,16 @@ pub fn unsafe_reason(path: &Path) -> Option<String> {
 fn candidate(origin: Origin, dir: &Path) -> Candidate {
     let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
     let manifest_path = dir.join(MANIFEST_FILE);
-    let manifest = fs::read_to_string(&manifest_path)
-        .map_err(|e| format!("cannot read: {e}"))
-        .and_then(|text| Manifest::parse(&text, MANIFEST_FILE).map_err(|e| e.to_string()));
+    // One read: the digest is of exactly the bytes the manifest is parsed from.
+    let bytes = fs::read(&manifest_path).map_err(|e| format!("cannot read: {e}"));
+    let manifest_sha256 = bytes.as_ref().ok().map(|b| sha256_hex(b));
+    let manifest = bytes.and_then(|bytes| {
+        let text = String::from_utf8(bytes).map_err(|_| "it is not UTF-8 text".to_string())?;
+        Manifest::parse(&text, MANIFEST_FILE).map_err(|e| e.to_string())
+    });
     let id = match &manifest {
         Ok(m) => m.id.clone(),
-        Err(_) => dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
+        Err(_) => dir_name(&dir),
     };
     // Bundled plugins are installed by the system (root-owned, read-only) and are trusted as
     // shipped; everything else must be private to the operator.
@@ -107,39 +114,99 @@ fn candidate(origin: Origin, dir: &Path) -> Candidate {
         origin,
         dir: dir.display().to_string(),
         manifest,
+        manifest_sha256,
         unsafe_reason,
     }
 }
 
-/// Plugin directories under `root`: `root` itself when it holds a manifest, else each of its
-/// subdirectories that does (hidden ones, such as install staging, are skipped).
-fn scan(origin: Origin, root: &Path) -> Vec<Candidate> {
-    if root.join(MANIFEST_FILE).is_file() {
-        return vec![candidate(origin, root)];
-    }
-    let Ok(entries) = fs::read_dir(root) else {
-        return Vec::new();
+fn dir_name(dir: &Path) -> String {
+    dir.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// An OpenClaw JavaScript plugin: its id, name and version from `openclaw.plugin.json` (JSON5)
+/// when it says, else the directory name. Nothing else in it matters here.
+fn foreign(origin: Origin, dir: &Path) -> ForeignPlugin {
+    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    let manifest: Option<serde_json::Value> = fs::read_to_string(dir.join(OPENCLAW_JS_MANIFEST))
+        .ok()
+        .and_then(|text| parse_value(&text).ok());
+    let field = |key: &str| {
+        manifest
+            .as_ref()
+            .and_then(|m| m.get(key))
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
     };
-    let mut dirs: Vec<PathBuf> = entries
-        .flatten()
-        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
-        .map(|e| e.path())
-        .filter(|p| p.join(MANIFEST_FILE).is_file())
-        .collect();
-    dirs.sort();
-    dirs.iter().map(|d| candidate(origin, d)).collect()
+    ForeignPlugin {
+        id: field("id").unwrap_or_else(|| dir_name(&dir)),
+        name: field("name"),
+        version: field("version"),
+        origin,
+        dir: dir.display().to_string(),
+    }
 }
 
-/// Every candidate, in discovery order.
-pub fn candidates(config: Option<&Config>, paths: &StatePaths, env: &Env) -> Vec<Candidate> {
-    roots(config, paths, env)
-        .into_iter()
-        .flat_map(|(origin, root)| scan(origin, &root))
-        .collect()
+/// What `root` holds: `root` itself when it is a plugin, else each of its subdirectories that
+/// is one (hidden ones, such as install staging, are skipped). A directory with our manifest is
+/// a WebAssembly plugin; one with only OpenClaw's is a JavaScript plugin.
+fn scan(origin: Origin, root: &Path) -> (Vec<Candidate>, Vec<ForeignPlugin>) {
+    let classify = |dir: &Path| {
+        if dir.join(MANIFEST_FILE).is_file() {
+            Some(Ok(candidate(origin, dir)))
+        } else if dir.join(OPENCLAW_JS_MANIFEST).is_file() {
+            Some(Err(foreign(origin, dir)))
+        } else {
+            None
+        }
+    };
+    let found: Vec<Result<Candidate, ForeignPlugin>> = match classify(root) {
+        Some(one) => vec![one],
+        None => {
+            let Ok(entries) = fs::read_dir(root) else {
+                return (Vec::new(), Vec::new());
+            };
+            let mut dirs: Vec<PathBuf> = entries
+                .flatten()
+                .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+                .map(|e| e.path())
+                .collect();
+            dirs.sort();
+            dirs.iter().filter_map(|d| classify(d)).collect()
+        }
+    };
+    let mut candidates = Vec::new();
+    let mut foreign = Vec::new();
+    for item in found {
+        match item {
+            Ok(c) => candidates.push(c),
+            Err(f) => foreign.push(f),
+        }
+    }
+    (candidates, foreign)
 }
 
-/// Discovery plus the selection policy: what each id resolves to and whether it loads.
-pub fn discover(config: Option<&Config>, paths: &StatePaths, env: &Env) -> Vec<Selected> {
+/// Every candidate and JavaScript plugin, in discovery order.
+pub fn candidates(config: Option<&Config>, paths: &StatePaths, env: &Env) -> (Vec<Candidate>, Vec<ForeignPlugin>) {
+    let mut candidates = Vec::new();
+    let mut foreign: Vec<ForeignPlugin> = Vec::new();
+    for (origin, root) in roots(config, paths, env) {
+        let (c, f) = scan(origin, &root);
+        candidates.extend(c);
+        for plugin in f {
+            if !foreign.iter().any(|known| same_dir(&known.dir, &plugin.dir)) {
+                foreign.push(plugin);
+            }
+        }
+    }
+    (candidates, foreign)
+}
+
+/// Discovery plus the selection policy: what each id resolves to and whether it loads, the
+/// JavaScript plugins found, and warnings.
+pub fn discover(config: Option<&Config>, paths: &StatePaths, env: &Env) -> Discovery {
     let plugins = config.and_then(|c| c.plugins.clone()).unwrap_or_default();
-    select(candidates(config, paths, env), &plugins)
+    let (candidates, foreign) = candidates(config, paths, env);
+    selection::discover(candidates, foreign, &plugins)
 }

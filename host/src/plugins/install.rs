@@ -1,5 +1,9 @@
-//! Installing, updating and removing plugins in `~/.openclaw/extensions`, with the install
-//! record in `plugins.installs.<id>`.
+//! Installing, updating, pinning and removing plugins in `~/.openclaw/extensions`, with the
+//! install record in `plugins.installs.<id>`.
+//!
+//! An id belongs to the source it was installed from, and a pinned plugin to nobody else (see
+//! `openclaw_core::plugins::install_policy`); a tool name belongs to one plugin. The load check
+//! runs the package with no grant, and never runs a denied one.
 //!
 //! An install never leaves a half-installed plugin: the package is unpacked into a private
 //! staging directory beside the target, checked (API version, digest), compiled and
@@ -14,7 +18,9 @@ use std::path::{Path, PathBuf};
 use openclaw_core::config::schema::Config;
 use openclaw_core::config::schema::plugins::{InstallRecord, PluginsConfig};
 use openclaw_core::plugins::grants::{Decision, decide};
-use openclaw_core::plugins::manifest::{Manifest, api_compatible, host_api};
+use openclaw_core::plugins::install_policy::{NewSource, load_check_grant, may_replace};
+use openclaw_core::plugins::manifest::{MANIFEST_FILE, Manifest, api_compatible, host_api};
+use openclaw_core::plugins::tool_names::{install_clash_message, installed_clash};
 use openclaw_runtime::{PluginSource, sha256_hex};
 use serde_json::{Map, Value, json};
 
@@ -87,8 +93,13 @@ pub struct InstallRequest {
     /// The argument as the operator typed it (recorded as `spec`).
     pub spec: String,
     pub pin: bool,
-    /// Use the directory in place (added to `plugins.load.paths`) instead of copying it.
+    /// Use the directory in place instead of copying it.
     pub link: bool,
+    /// With `link`: add the directory to `plugins.load.paths` (an update of a plugin used in
+    /// place leaves that list as the operator has it).
+    pub add_load_path: bool,
+    /// Replace a plugin with the same id installed from another source.
+    pub replace: bool,
 }
 
 /// What an install did.
@@ -104,6 +115,8 @@ pub struct Installed {
     pub record: Value,
     /// Whether the operator still has to allow it before it runs.
     pub needs_allow: bool,
+    /// What keeps it from loading although it was installed (another copy of its id).
+    pub warnings: Vec<String>,
 }
 
 /// Serialises plugin installs of this state directory.
@@ -152,8 +165,8 @@ pub fn recover_if_needed(paths: &StatePaths) -> Vec<String> {
     }
 }
 
-/// The operator's plugin settings with `id` forced to load, for checking that a package loads
-/// before it is installed (the real decision still needs `plugins.allow`).
+/// The operator's plugin settings with `id` allowed, to check that they are valid for this
+/// package (its config schema, the host patterns) before it is installed.
 fn trial_plugins(config: Option<&Config>, id: &str) -> PluginsConfig {
     let mut plugins = config.and_then(|c| c.plugins.clone()).unwrap_or_default();
     plugins.enabled = Some(true);
@@ -165,23 +178,31 @@ fn trial_plugins(config: Option<&Config>, id: &str) -> PluginsConfig {
     plugins
 }
 
-/// Compiles, instantiates and lists the tools of the plugin in `dir`, under the operator's
-/// settings for it. Returns the tool names.
+/// Compiles, instantiates and lists the tools of the plugin in `dir`, and returns their names.
+/// Nobody has reviewed the plugin yet, so it runs with no grant at all
+/// ([`load_check_grant`]); the operator's settings for it are only validated. A denied plugin
+/// is refused without running.
 pub fn check_loads(
     config: Option<&Config>,
     paths: &StatePaths,
     dir: &Path,
     manifest: &Manifest,
+    pinned_sha256: Option<String>,
 ) -> Result<Vec<String>, String> {
-    let grant = match decide(manifest, &trial_plugins(config, &manifest.id)) {
-        Decision::Load(grant) => *grant,
-        Decision::Refuse(refusal) => return Err(format!("{} ({})", refusal.reason, refusal.fix)),
-    };
+    if denied(config, &manifest.id) {
+        return Err(format!(
+            "\"{}\" is in plugins.deny, so none of its code runs",
+            manifest.id
+        ));
+    }
+    if let Decision::Refuse(refusal) = decide(manifest, &trial_plugins(config, &manifest.id)) {
+        return Err(format!("{} ({})", refusal.reason, refusal.fix));
+    }
     let runtime = super::loader::runtime(paths)?;
     let source = PluginSource {
         dir: dir.to_path_buf(),
         manifest: manifest.clone(),
-        pinned_sha256: None,
+        pinned_sha256,
     };
     let tokio = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -189,9 +210,20 @@ pub fn check_loads(
         .build()
         .map_err(|e| e.to_string())?;
     let loaded = tokio
-        .block_on(runtime.load(&source, grant, Default::default()))
+        .block_on(runtime.load(&source, load_check_grant(manifest), Default::default()))
         .map_err(|e| e.to_string())?;
     Ok(loaded.tools.iter().map(|t| t.name.clone()).collect())
+}
+
+/// Refuses `tools` of `id` when another installed plugin provides one of them.
+fn check_tool_names(config: Option<&Config>, id: &str, tools: &[String]) -> Result<(), String> {
+    let installs = config
+        .and_then(|c| c.plugins.as_ref())
+        .and_then(|p| p.installs.as_ref());
+    match installed_clash(id, tools, installs) {
+        Some((tool, other)) => Err(install_clash_message(id, tool, other)),
+        None => Ok(()),
+    }
 }
 
 fn now_rfc3339() -> String {
@@ -258,11 +290,26 @@ pub fn install(
     let staged = stage(&source, &staging.path)?;
     check_package(&staged, from_archive)?;
     let id = staged.manifest.id.clone();
+    // Before anything of the package runs.
+    if denied(config, &id) {
+        return Err(InstallError::Other(format!(
+            "\"{id}\" is in plugins.deny, so it was not installed and none of its code ran; remove it from \
+             plugins.deny first if you mean to install it"
+        )));
+    }
     let previous = config
         .and_then(|c| c.plugins.as_ref())
         .and_then(|p| p.installs.as_ref())
         .and_then(|i| i.get(&id))
         .cloned();
+    let source_text = source.display().to_string();
+    let new_source = NewSource {
+        path: &source_text,
+        spec: &request.spec,
+    };
+    if let Err(refusal) = may_replace(&id, previous.as_ref(), new_source, request.replace) {
+        return Err(InstallError::Other(format!("{}; {}", refusal.reason, refusal.fix)));
+    }
     let previous_version = previous.as_ref().and_then(|r| r.version.clone());
     let kept = if previous.is_some() {
         format!(
@@ -279,11 +326,27 @@ pub fn install(
     } else {
         staged.dir.clone()
     };
-    let tools = check_loads(config, paths, &check_dir, &staged.manifest).map_err(|message| InstallError::Load {
-        plugin: id.clone(),
-        message,
-        kept: kept.clone(),
-    })?;
+    let tools =
+        check_loads(config, paths, &check_dir, &staged.manifest, None).map_err(|message| InstallError::Load {
+            plugin: id.clone(),
+            message,
+            kept: kept.clone(),
+        })?;
+    check_tool_names(config, &id, &tools).map_err(InstallError::Other)?;
+
+    let manifest_sha256 = read_regular(&staged.dir.join(MANIFEST_FILE))
+        .map(|bytes| sha256_hex(&bytes))
+        .map_err(InstallError::Other)?;
+    if request.link {
+        // The directory is used in place: what is recorded must be what is there.
+        let in_place = read_regular(&source.join(MANIFEST_FILE)).map_err(InstallError::Other)?;
+        if sha256_hex(&in_place) != manifest_sha256 {
+            return Err(InstallError::Other(format!(
+                "{}/{MANIFEST_FILE} changed while it was being installed; nothing was installed, try again",
+                source.display()
+            )));
+        }
+    }
 
     let install_path = if request.link { source.clone() } else { ext.join(&id) };
     let mut aside: Option<PathBuf> = None;
@@ -312,17 +375,18 @@ pub fn install(
         "installPath": install_path.display().to_string(),
         "version": staged.manifest.version.to_string(),
         "sha256": staged.sha256,
+        "manifestSha256": manifest_sha256,
         "apiVersion": staged.manifest.api.to_string(),
+        "tools": tools,
         "installedAt": now_rfc3339(),
     });
-    let pinned = request.pin || previous.as_ref().and_then(|r| r.pinned).unwrap_or(false);
-    if pinned {
+    if request.pin {
         record["pinned"] = json!(true);
     }
     let link_path = install_path.display().to_string();
     let written = modify(paths, env, |doc| {
         object(doc, &["plugins", "installs"])?.insert(id.clone(), record.clone());
-        if request.link {
+        if request.link && request.add_load_path {
             let load = object(doc, &["plugins", "load"])?;
             let list = load.entry("paths").or_insert_with(|| json!([]));
             let items = list.as_array_mut().ok_or("plugins.load.paths is not an array")?;
@@ -344,10 +408,16 @@ pub fn install(
     if let Some(backup) = aside {
         let _ = fs::remove_dir_all(backup);
     }
-    let needs_allow = !config
-        .and_then(|c| c.plugins.as_ref())
-        .and_then(|p| p.allow.as_ref())
-        .is_some_and(|a| a.contains(&id));
+    let needs_allow = !allowed(config, &id);
+    let warnings = crate::config::load(paths, env)
+        .ok()
+        .and_then(|loaded| loaded.config().cloned())
+        .map(|now| super::discover::discover(Some(&now), paths, env))
+        .and_then(|found| match found.find(&id).map(|s| &s.decision) {
+            Some(Decision::Refuse(r)) if r.code == "duplicate-id" => Some(vec![format!("{}; {}", r.reason, r.fix)]),
+            _ => None,
+        })
+        .unwrap_or_default();
     Ok(Installed {
         id,
         version: staged.manifest.version.to_string(),
@@ -357,6 +427,7 @@ pub fn install(
         tools,
         record,
         needs_allow,
+        warnings,
     })
 }
 
@@ -537,8 +608,9 @@ pub fn verify(config: Option<&Config>, ids: &[String]) -> Result<Vec<Verificatio
         };
         let result = (|| -> Result<(), String> {
             let dir = PathBuf::from(record.install_path.as_deref().ok_or("the record has no installPath")?);
-            let text = fs::read_to_string(dir.join("openclaw-plugin.toml")).map_err(|e| format!("manifest: {e}"))?;
-            let manifest = Manifest::parse(&text, "openclaw-plugin.toml").map_err(|e| e.to_string())?;
+            let manifest_bytes = fs::read(dir.join(MANIFEST_FILE)).map_err(|e| format!("manifest: {e}"))?;
+            let text = String::from_utf8(manifest_bytes.clone()).map_err(|_| "the manifest is not UTF-8 text")?;
+            let manifest = Manifest::parse(&text, MANIFEST_FILE).map_err(|e| e.to_string())?;
             let bytes = fs::read(dir.join(&manifest.component.file)).map_err(|e| format!("component: {e}"))?;
             let actual = sha256_hex(&bytes);
             v.actual_sha256 = Some(actual.clone());
@@ -550,6 +622,15 @@ pub fn verify(config: Option<&Config>, ids: &[String]) -> Result<Vec<Verificatio
                 return Err(format!(
                     "the component changed since it was installed (sha256 {actual}, recorded {recorded}); reinstall it"
                 ));
+            }
+            if let Some(recorded_manifest) = &record.manifest_sha256 {
+                let actual_manifest = sha256_hex(&manifest_bytes);
+                if &actual_manifest != recorded_manifest {
+                    return Err(format!(
+                        "the manifest changed since it was installed or pinned (sha256 {actual_manifest}, recorded \
+                         {recorded_manifest}); review it, then reinstall or `openclaw plugins pin {id}`"
+                    ));
+                }
             }
             if let Some(in_manifest) = &manifest.component.sha256
                 && in_manifest != &actual
@@ -627,7 +708,6 @@ pub fn update(
     env: &Env,
     ids: &[String],
     dry_run: bool,
-    force: bool,
 ) -> Result<Vec<UpdateOutcome>, InstallError> {
     let mut outcomes = Vec::new();
     for (id, record) in &recorded(config, ids)? {
@@ -658,12 +738,20 @@ pub fn update(
             }
         };
         outcome.to_version = Some(staged.manifest.version.to_string());
-        if record.sha256.as_deref() == Some(staged.sha256.as_str()) {
+        if staged.manifest.id != *id {
+            outcome.message = Some(format!(
+                "{} now holds plugin \"{}\", not \"{id}\"; it is not installed over \"{id}\" (to add it as a plugin \
+                 of its own: `openclaw plugins install {}`)",
+                source.display(),
+                staged.manifest.id,
+                source.display()
+            ));
+        } else if record.sha256.as_deref() == Some(staged.sha256.as_str()) {
             outcome.status = "up-to-date";
-        } else if record.pinned == Some(true) && !force {
+        } else if record.pinned == Some(true) {
             outcome.status = "pinned";
             outcome.message = Some(format!(
-                "pinned at {}; `openclaw plugins update {id} --force` moves it",
+                "pinned at {}; `openclaw plugins unpin {id}` lets update move it",
                 record.version.as_deref().unwrap_or("its version")
             ));
         } else if dry_run {
@@ -672,8 +760,10 @@ pub fn update(
             let request = InstallRequest {
                 source: source.clone(),
                 spec: record.spec.clone().unwrap_or_else(|| source.display().to_string()),
-                pin: record.pinned == Some(true),
+                pin: false,
                 link: record.install_path.as_deref() == record.source_path.as_deref() && record.install_path.is_some(),
+                add_load_path: false,
+                replace: false,
             };
             match install(config, paths, env, &request) {
                 Ok(_) => outcome.status = "updated",
@@ -683,4 +773,180 @@ pub fn update(
         outcomes.push(outcome);
     }
     Ok(outcomes)
+}
+
+/// What `pin` recorded.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Pinned {
+    pub id: String,
+    pub origin: &'static str,
+    pub dir: String,
+    pub sha256: String,
+    pub manifest_sha256: String,
+    /// The component digest recorded before, when pinning changed it.
+    pub previous_sha256: Option<String>,
+    pub tools: Vec<String>,
+    pub record: Value,
+    /// Whether the operator still has to allow it before it runs.
+    pub needs_allow: bool,
+}
+
+fn denied(config: Option<&Config>, id: &str) -> bool {
+    config
+        .and_then(|c| c.plugins.as_ref())
+        .and_then(|p| p.deny.as_ref())
+        .is_some_and(|d| d.iter().any(|x| x == id))
+}
+
+/// The bytes of a regular file (a symlink is refused: what it points to can change).
+fn read_regular(path: &Path) -> Result<Vec<u8>, String> {
+    let meta = fs::symlink_metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if !meta.file_type().is_file() {
+        return Err(format!("{} is not a regular file", path.display()));
+    }
+    fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Records the discovered copy of `id` as the one that may load: the SHA-256 of its component
+/// and of its manifest go into `plugins.installs.<id>` (with its tools, after a load check with
+/// no grant), and it is marked pinned, so `install` and `update` leave it alone. This is how a
+/// workspace plugin is allowed to load, and how any plugin's current files are accepted after
+/// review. `expected_sha256`, when given, must be the component's digest.
+pub fn pin(
+    config: Option<&Config>,
+    paths: &StatePaths,
+    env: &Env,
+    id: &str,
+    expected_sha256: Option<&str>,
+) -> Result<Pinned, InstallError> {
+    let _lock = install_lock(paths)?;
+    recover(paths);
+    let discovery = super::discover::discover(config, paths, env);
+    let Some(found) = discovery.find(id) else {
+        let hint = if discovery.foreign.iter().any(|f| f.id == id) {
+            " (an OpenClaw JavaScript plugin has that id; it cannot run here, so there is nothing to pin)"
+        } else {
+            ""
+        };
+        return Err(InstallError::Other(format!(
+            "no plugin \"{id}\" was found{hint}; `openclaw plugins list` shows what was discovered"
+        )));
+    };
+    let candidate = &found.candidate;
+    if let Decision::Refuse(refusal) = &found.decision
+        && matches!(
+            refusal.code,
+            "duplicate-id" | "invalid-manifest" | "unsafe-path" | "install-path-mismatch"
+        )
+    {
+        return Err(InstallError::Other(format!(
+            "not pinning \"{id}\": {}; {}",
+            refusal.reason, refusal.fix
+        )));
+    }
+    if denied(config, id) {
+        return Err(InstallError::Other(format!(
+            "\"{id}\" is in plugins.deny; pinning runs its code to list its tools, so it is not pinned. \
+             Remove it from plugins.deny first if you mean to use it"
+        )));
+    }
+    let manifest = candidate.manifest.clone().map_err(InstallError::Other)?;
+    let dir = PathBuf::from(&candidate.dir);
+    let manifest_bytes = read_regular(&dir.join(MANIFEST_FILE)).map_err(InstallError::Other)?;
+    let manifest_sha256 = sha256_hex(&manifest_bytes);
+    if candidate.manifest_sha256.as_deref() != Some(manifest_sha256.as_str()) {
+        return Err(InstallError::Other(format!(
+            "{}/{MANIFEST_FILE} changed while it was being pinned; nothing was pinned, try again",
+            candidate.dir
+        )));
+    }
+    let component = read_regular(&dir.join(&manifest.component.file)).map_err(InstallError::Other)?;
+    let sha256 = sha256_hex(&component);
+    if let Some(expected) = expected_sha256
+        && !expected.eq_ignore_ascii_case(&sha256)
+    {
+        return Err(InstallError::Other(format!(
+            "the component {} has sha256 {sha256}, not {expected}; nothing was pinned",
+            dir.join(&manifest.component.file).display()
+        )));
+    }
+    // The runtime checks the component against `sha256` as it loads it, so what is listed is
+    // what was hashed.
+    let tools =
+        check_loads(config, paths, &dir, &manifest, Some(sha256.clone())).map_err(|message| InstallError::Load {
+            plugin: id.to_string(),
+            message,
+            kept: "; nothing was pinned".into(),
+        })?;
+    check_tool_names(config, id, &tools).map_err(InstallError::Other)?;
+    let previous = config
+        .and_then(|c| c.plugins.as_ref())
+        .and_then(|p| p.installs.as_ref())
+        .and_then(|i| i.get(id))
+        .cloned();
+    let previous_sha256 = previous
+        .as_ref()
+        .and_then(|r| r.sha256.clone())
+        .filter(|recorded| recorded != &sha256);
+    let mut record = json!({
+        "version": manifest.version.to_string(),
+        "sha256": sha256,
+        "manifestSha256": manifest_sha256,
+        "apiVersion": manifest.api.to_string(),
+        "tools": tools,
+        "pinned": true,
+    });
+    if previous.is_none() {
+        for (key, value) in [
+            ("source", json!("path")),
+            ("sourcePath", json!(candidate.dir)),
+            ("installPath", json!(candidate.dir)),
+            ("installedAt", json!(now_rfc3339())),
+        ] {
+            record[key] = value;
+        }
+    }
+    let written = modify(paths, env, |doc| {
+        let entry = object(doc, &["plugins", "installs", id])?;
+        if let Value::Object(fields) = &record {
+            for (key, value) in fields {
+                entry.insert(key.clone(), value.clone());
+            }
+        }
+        record = Value::Object(entry.clone());
+        Ok(true)
+    });
+    written?;
+    Ok(Pinned {
+        id: id.to_string(),
+        origin: candidate.origin.as_str(),
+        dir: candidate.dir.clone(),
+        sha256,
+        manifest_sha256,
+        previous_sha256,
+        tools,
+        record,
+        needs_allow: !allowed(config, id),
+    })
+}
+
+/// Clears `plugins.installs.<id>.pinned`, so `install` (with `--replace` for another source)
+/// and `update` may replace the plugin. Its recorded digests stay and still gate loading.
+/// Returns whether anything changed.
+pub fn unpin(config: Option<&Config>, paths: &StatePaths, env: &Env, id: &str) -> Result<bool, InstallError> {
+    let _lock = install_lock(paths)?;
+    recorded(config, &[id.to_string()])?;
+    let written = modify(paths, env, |doc| {
+        let entry = object(doc, &["plugins", "installs", id])?;
+        Ok(entry.remove("pinned").is_some())
+    })?;
+    Ok(written.is_some())
+}
+
+fn allowed(config: Option<&Config>, id: &str) -> bool {
+    config
+        .and_then(|c| c.plugins.as_ref())
+        .and_then(|p| p.allow.as_ref())
+        .is_some_and(|a| a.iter().any(|x| x == id))
 }

@@ -3,7 +3,9 @@
 
 pub mod grants;
 pub mod hosts;
+pub mod install_policy;
 pub mod manifest;
 pub mod selection;
 pub mod slots;
+pub mod tool_names;
 pub mod webhook;

@@ -1,5 +1,7 @@
 //! Each poll delivers one message whose text is the number of polls this instance has seen, so
-//! a test can tell a surviving instance from a rebuilt one. `send` misbehaves on request.
+//! a test can tell a surviving instance from a rebuilt one. `send` misbehaves on request, and
+//! `start` fails on request: always (`fail: true`) or for the first N starts (`failStarts: N`,
+//! counted in key-value storage, which outlives the instance).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -14,6 +16,21 @@ impl Channel for Probe {
     fn start(config: Value) -> Result<(), ChannelError> {
         if config["fail"].as_bool() == Some(true) {
             return Err(ChannelError::Config("told to fail".into()));
+        }
+        if let Some(failing) = config["failStarts"].as_u64() {
+            let platform = |e: HostError| ChannelError::Platform(e.to_string());
+            let previous = kv::get("starts")
+                .map_err(platform)?
+                .and_then(|v| String::from_utf8(v).ok())
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0);
+            let this = previous + 1;
+            kv::set("starts", this.to_string().as_bytes()).map_err(platform)?;
+            if this <= failing {
+                return Err(ChannelError::Retry(format!(
+                    "start {this} of the first {failing} fails on purpose"
+                )));
+            }
         }
         Ok(())
     }

@@ -226,9 +226,17 @@ pub struct InstallRecord {
     /// SHA-256 of the plugin's WebAssembly component, verified at every load.
     #[schemars(regex(pattern = r"^[0-9a-f]{64}$"))]
     pub sha256: Option<String>,
+    /// SHA-256 of the plugin's manifest (`openclaw-plugin.toml`), verified at every load: the
+    /// manifest decides what the plugin asks for, so it is pinned with the component.
+    #[schemars(regex(pattern = r"^[0-9a-f]{64}$"))]
+    pub manifest_sha256: Option<String>,
+    /// The tool names the plugin provided when it was installed or pinned; another plugin that
+    /// provides one of them is refused at install.
+    pub tools: Option<Vec<String>>,
     /// Plugin API version the package was built for.
     pub api_version: Option<String>,
-    /// Pinned by `--pin`: `plugins update` will not move it.
+    /// Pinned (`plugins install --pin`, `plugins pin`): neither `plugins install` nor
+    /// `plugins update` replaces it until `plugins unpin`.
     pub pinned: Option<bool>,
     pub resolved_at: Option<String>,
     pub installed_at: Option<String>,

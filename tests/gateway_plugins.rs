@@ -1,0 +1,234 @@
+//! The real `openclaw gateway` starting plugins: a tool name two plugins provide is served by
+//! neither, a workspace plugin changed after it was pinned does not load, OpenClaw JavaScript
+//! plugins and ids that match no plugin are reported, and a channel whose first start fails is
+//! retried.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use common::Sandbox;
+use openclaw_test_support::{build_guest, plugin_dir, workspace_root};
+use serde_json::{Value, json};
+
+const TOKEN: &str = "0123456789abcdef0123456789abcdef0123456789abcdef";
+
+const HELLO: &str = r#"id = "hello-tool"
+version = "0.1.0"
+api = "0.1.0"
+kind = "tool"
+[component]
+file = "hello_tool.wasm"
+[capabilities]
+kv-quota-bytes = 1024
+"#;
+
+const PROBE: &str = r#"id = "probe"
+version = "0.1.0"
+api = "0.1.0"
+kind = "channel"
+[component]
+file = "channel_probe.wasm"
+[capabilities]
+kv-quota-bytes = 1024
+[channel]
+id = "probe"
+"#;
+
+/// A running gateway; killed when dropped.
+struct Running {
+    child: Child,
+    port: u16,
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Running {
+    fn start(sandbox: &Sandbox) -> Self {
+        let mut child = sandbox
+            .command(&["gateway", "run", "--port", "0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let pipe = child.stderr.take().unwrap();
+        let sink = stderr.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                let mut s = sink.lock().unwrap();
+                s.push_str(&line);
+                s.push('\n');
+            }
+        });
+        // Stdout is read to its end: a gateway whose stdout is closed stops.
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(rest) = line.strip_prefix("openclaw gateway listening on ") {
+                    let _ = tx.send(rest.split_whitespace().next().unwrap_or_default().to_string());
+                }
+            }
+        });
+        match rx.recv() {
+            Ok(addr) => {
+                let port = addr.rsplit(':').next().unwrap().parse().unwrap();
+                Self { child, port, stderr }
+            }
+            Err(_) => {
+                let _ = child.wait();
+                panic!("the gateway exited before listening:\n{}", stderr.lock().unwrap());
+            }
+        }
+    }
+
+    fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    async fn invoke(&self, tool: &str, args: Value) -> (u16, Value) {
+        let response = reqwest::Client::new()
+            .post(format!("http://127.0.0.1:{}/tools/invoke", self.port))
+            .bearer_auth(TOKEN)
+            .json(&json!({"tool": tool, "args": args}))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn sandbox_with(plugins: Value) -> Sandbox {
+    let sandbox = Sandbox::new().env("OPENCLAW_DISABLE_BONJOUR", "1");
+    sandbox.write_config(
+        &json!({"gateway": {"mode": "local", "auth": {"mode": "token", "token": TOKEN}}, "plugins": plugins})
+            .to_string(),
+    );
+    sandbox
+}
+
+fn manifest_with_id(manifest: &str, id: &str) -> String {
+    manifest.replacen("id = \"hello-tool\"", &format!("id = \"{id}\""), 1)
+}
+
+/// Waits (up to a generous limit, for a slow machine) until `done` holds.
+fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done() {
+        assert!(Instant::now() < deadline, "never happened: {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tool_two_plugins_provide_is_served_by_neither() {
+    let first = plugin_dir("hello-tool", &manifest_with_id(HELLO, "hello-a"));
+    let second = plugin_dir("hello-tool", &manifest_with_id(HELLO, "hello-b"));
+    let calc = workspace_root().join("plugins/calc");
+    let calc_dir = plugin_dir(
+        "calc",
+        &std::fs::read_to_string(calc.join("openclaw-plugin.toml")).unwrap(),
+    );
+    let sandbox = sandbox_with(json!({
+        "load": {"paths": [first.path(), second.path(), calc_dir.path()]},
+        "allow": ["hello-a", "hello-b", "calc"],
+    }));
+    let gw = Running::start(&sandbox);
+    let (status, reply) = gw.invoke("hello", json!({"name": "Ada"})).await;
+    assert_eq!(status, 404, "{reply}");
+    let stderr = gw.stderr();
+    let clash = stderr
+        .lines()
+        .find(|l| l.contains("`hello`"))
+        .unwrap_or_else(|| panic!("no clash reported:\n{stderr}"));
+    assert!(clash.contains("hello-a") && clash.contains("hello-b"), "{clash}");
+    // Everything else is served.
+    let (status, reply) = gw.invoke("calculate", json!({"expression": "6 * 7"})).await;
+    assert_eq!((status, &reply["result"]["result"]), (200, &json!(42.0)), "{reply}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pinned_workspace_plugin_changed_afterwards_does_not_load() {
+    let sandbox = sandbox_with(json!({"allow": ["hello-tool"]}));
+    let dir = sandbox
+        .home()
+        .join(".openclaw/workspace/.openclaw/extensions/hello-tool");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(build_guest("hello-tool"), dir.join("hello_tool.wasm")).unwrap();
+    std::fs::write(dir.join("openclaw-plugin.toml"), HELLO).unwrap();
+    let pin = sandbox.run(&["plugins", "pin", "hello-tool"]);
+    assert_eq!(pin.code, Some(0), "{}{}", pin.stdout, pin.stderr);
+    {
+        let gw = Running::start(&sandbox);
+        let (status, reply) = gw.invoke("hello", json!({"name": "Ada"})).await;
+        assert_eq!(status, 200, "pinned, it loads: {reply}");
+    }
+    // The agent swaps the component for another one.
+    std::fs::copy(build_guest("calc"), dir.join("hello_tool.wasm")).unwrap();
+    let gw = Running::start(&sandbox);
+    let (status, reply) = gw.invoke("calculate", json!({"expression": "1 + 1"})).await;
+    assert_eq!(status, 404, "{reply}");
+    let stderr = gw.stderr();
+    assert!(stderr.contains("sha256"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn javascript_plugins_and_unknown_ids_are_reported_at_start() {
+    let sandbox = sandbox_with(json!({"allow": ["voice-call", "ghost"], "entries": {"phantom": {"enabled": true}}}));
+    let js = sandbox.state_dir().join("extensions/voice-call");
+    std::fs::create_dir_all(&js).unwrap();
+    std::fs::write(
+        js.join("openclaw.plugin.json"),
+        r#"{"id": "voice-call", "configSchema": {}}"#,
+    )
+    .unwrap();
+    let gw = Running::start(&sandbox);
+    let stderr = gw.stderr();
+    let voice = stderr
+        .lines()
+        .find(|l| l.contains("voice-call"))
+        .unwrap_or_else(|| panic!("the JavaScript plugin is not reported:\n{stderr}"));
+    assert!(voice.contains("WebAssembly") && voice.contains("OpenClaw"), "{voice}");
+    for id in ["ghost", "phantom"] {
+        assert!(
+            stderr.lines().any(|l| l.contains(id) && l.contains("no plugin")),
+            "{id} is not reported:\n{stderr}"
+        );
+    }
+}
+
+fn inbox_lines(path: &Path) -> usize {
+    std::fs::read_to_string(path).map(|t| t.lines().count()).unwrap_or(0)
+}
+
+#[test]
+fn a_channel_whose_first_start_fails_is_retried() {
+    let probe = plugin_dir("channel-probe", PROBE);
+    let sandbox = sandbox_with(json!({
+        "load": {"paths": [probe.path()]},
+        "allow": ["probe"],
+        "entries": {"probe": {"config": {"failStarts": 1}}},
+    }));
+    let gw = Running::start(&sandbox);
+    let inbox = sandbox.state_dir().join("inbox/probe.jsonl");
+    eventually(
+        &format!("the channel delivers after its retried start:\n{}", gw.stderr()),
+        || inbox_lines(&inbox) > 0,
+    );
+    let stderr = gw.stderr();
+    assert!(stderr.contains("fails on purpose"), "{stderr}");
+}
