@@ -17,7 +17,9 @@ use chrono::{Local, NaiveDate};
 use openclaw_core::config::schema::logging::{
     ConsoleStyle, DEFAULT_MAX_FILE_BYTES, LogFileSetting, LogLevel, LoggingConfig, parse_byte_size,
 };
+use openclaw_core::security::SECURITY_TARGET;
 use openclaw_core::security::redact::Redactor;
+use openclaw_core::security::text::neutralize_controls;
 use serde_json::{Map, Value};
 use tracing::field::{Field, Visit};
 use tracing::level_filters::LevelFilter;
@@ -123,6 +125,15 @@ struct FileSink {
     day: Option<NaiveDate>,
     written: u64,
     capped: bool,
+    /// Security events have their own budget on top of `max_bytes`: the ordinary cap never
+    /// drops them, and a flood of them cannot grow the file without bound either.
+    security_written: u64,
+    security_dropped: u64,
+}
+
+/// The security-event budget of one file: a quarter of the ordinary cap, at least 1 MiB.
+fn security_budget(max_bytes: u64) -> u64 {
+    (max_bytes / 4).max(1 << 20)
 }
 
 fn open_append(path: &Path) -> std::io::Result<File> {
@@ -143,6 +154,8 @@ impl FileSink {
             day: None,
             written: 0,
             capped: false,
+            security_written: 0,
+            security_dropped: 0,
         }
     }
 
@@ -166,6 +179,8 @@ impl FileSink {
         let file = open_append(&path)?;
         self.written = file.metadata().map(|m| m.len()).unwrap_or(0);
         self.capped = false;
+        self.security_written = 0;
+        self.security_dropped = 0;
         self.file = Some(file);
         self.day = Some(today);
         if let FileTarget::Daily { dir } = &self.target {
@@ -199,7 +214,7 @@ impl FileSink {
         Ok(())
     }
 
-    fn write_line(&mut self, line: &str) {
+    fn write_line(&mut self, line: &str, security: bool) {
         if self.target == FileTarget::Disabled {
             return;
         }
@@ -209,8 +224,20 @@ impl FileSink {
             return;
         }
         let len = line.len() as u64 + 1;
+        let rotates = matches!(self.target, FileTarget::Fixed { max_files: Some(_), .. });
+        if security && !rotates {
+            if self.security_written + len > security_budget(self.max_bytes) {
+                self.security_dropped += 1;
+                return;
+            }
+            if let Some(file) = &mut self.file
+                && writeln!(file, "{line}").is_ok()
+            {
+                self.security_written += len;
+            }
+            return;
+        }
         if self.written + len > self.max_bytes {
-            let rotates = matches!(self.target, FileTarget::Fixed { max_files: Some(_), .. });
             if rotates {
                 if self.rotate().is_err() {
                     return;
@@ -221,7 +248,7 @@ impl FileSink {
                     if let Some(file) = &mut self.file {
                         let _ = writeln!(
                             file,
-                            "{{\"level\":\"warn\",\"message\":\"log file reached logging.maxFileBytes ({}); further entries are dropped until tomorrow or a restart\"}}",
+                            "{{\"level\":\"warn\",\"message\":\"log file reached logging.maxFileBytes ({}); further entries are dropped until tomorrow or a restart (security events are still written)\"}}",
                             self.max_bytes
                         );
                     }
@@ -376,7 +403,7 @@ impl<S: Subscriber> Layer<S> for RedactingLayer {
         let json_line = Value::Object(record).to_string();
 
         if to_file && let Ok(mut file) = self.file.lock() {
-            file.write_line(&json_line);
+            file.write_line(&json_line, target == SECURITY_TARGET);
         }
         if to_console {
             let line = match self.console_style {
@@ -401,7 +428,9 @@ impl<S: Subscriber> Layer<S> for RedactingLayer {
                             }
                         }
                     }
-                    line
+                    // Plugin text and request data end up in messages: nothing they carry may
+                    // steer the operator's terminal.
+                    neutralize_controls(&line).into_owned()
                 }
             };
             (self.console)(&line);
@@ -526,6 +555,50 @@ mod tests {
         let text = fs::read_to_string(&path).unwrap();
         assert!(text.len() < 700, "{}", text.len());
         assert!(text.contains("reached logging.maxFileBytes"));
+    }
+
+    #[test]
+    fn security_events_survive_the_cap_within_their_own_budget() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("capped.log");
+        let s = settings(
+            FileTarget::Fixed {
+                path: path.clone(),
+                max_files: None,
+            },
+            400,
+        );
+        capture(&s, &[], || {
+            for _ in 0..50 {
+                tracing::info!("an ordinary flood fills the file to its cap");
+            }
+            tracing::warn!(target: "openclaw::security", event = "auth-failed", "authentication failed for 203.0.113.9");
+            // A flood of security events stops at their own budget (1 MiB here).
+            for _ in 0..20_000 {
+                tracing::warn!(target: "openclaw::security", event = "egress-denied", "refused: {}", "x".repeat(100));
+            }
+        });
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(
+            text.contains("authentication failed for 203.0.113.9"),
+            "the cap dropped a security event"
+        );
+        assert!(text.len() < 400 + (1 << 20) + 1024, "{} bytes", text.len());
+    }
+
+    #[test]
+    fn console_lines_cannot_steer_the_terminal() {
+        let s = settings(FileTarget::Disabled, 1 << 20);
+        let console = capture(&s, &[], || {
+            tracing::warn!(
+                plugin = "evil\u{1b}]0;title\u{7}",
+                "line\u{1b}[2J\r\nforged: admin logged in"
+            );
+        });
+        let line = console.join("\n");
+        assert!(!line.chars().any(|c| c.is_control() && c != '\n'), "{line:?}");
+        assert!(line.contains("\\u{1b}[2J"), "{line:?}");
+        assert!(!line.contains("\r\nforged"), "{line:?}");
     }
 
     #[test]

@@ -90,9 +90,7 @@ impl Resolve for StaticResolver {
     }
 }
 
-/// The `tracing` target of security events (refused requests, refused authentication): the log
-/// gives them their own budget, so a flood of ordinary lines cannot push them out.
-pub const SECURITY_TARGET: &str = "openclaw::security";
+pub use openclaw_core::security::SECURITY_TARGET;
 
 /// Refused requests of one plugin logged per window.
 pub const DENIALS_PER_WINDOW: u64 = 50;

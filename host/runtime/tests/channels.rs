@@ -258,3 +258,56 @@ async fn webhook_requests_are_verified_and_reach_the_plugin_scrubbed() {
     assert_eq!(echoed["path"], "/u/[redacted:HOOK]/x", "{echoed}");
     assert_eq!(echoed["query"], "secret=[redacted:HOOK]", "{echoed}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliveries_are_capped_per_message_per_queue_and_per_window() {
+    let harness = Harness::new();
+    // One message larger than the per-message cap.
+    let (big, mut big_rx, _d1) = probe(&harness, json!({"config": {"deliver": {"count": 1, "bytes": 1 << 20}}})).await;
+    let refused = big.poll().await;
+    let message = refused.unwrap_err().to_string();
+    assert!(message.contains("larger than the 262144-byte cap"), "{message}");
+    assert!(big_rx.try_recv().is_none(), "the oversized message was queued");
+
+    // A poll that fills the queue faster than the gateway drains it stops at the byte cap.
+    let (flood, mut flood_rx, _d2) = probe(
+        &harness,
+        json!({"config": {"deliver": {"count": 200, "bytes": 200 * 1024}}}),
+    )
+    .await;
+    let refused = flood.poll().await.unwrap_err().to_string();
+    assert!(refused.contains("inbound queue for this channel is full"), "{refused}");
+    let mut queued = 0usize;
+    while let Some(m) = flood_rx.try_recv() {
+        queued += m.text.len();
+    }
+    assert!(
+        queued <= openclaw_runtime::inbound::QUEUE_BYTES,
+        "{queued} bytes queued"
+    );
+    assert!(queued >= 1 << 20, "the queue still takes a fair amount: {queued}");
+
+    // The host-call budget of a channel covers a window, not one poll: quick polls do not refill it.
+    let (steady, mut steady_rx, _d3) = probe(
+        &harness,
+        json!({"limits": {"hostCalls": 5}, "config": {"deliver": {"count": 1, "bytes": 10}}}),
+    )
+    .await;
+    let mut delivered = 0;
+    let mut refusal = None;
+    for _ in 0..20 {
+        match steady.poll().await {
+            Ok(_) => {}
+            Err(e) => {
+                refusal = Some(e.to_string());
+                break;
+            }
+        }
+        while steady_rx.try_recv().is_some() {
+            delivered += 1;
+        }
+    }
+    let refusal = refusal.expect("20 polls in a few milliseconds were all served from a budget of 5");
+    assert!(refusal.contains("host-call budget of 5"), "{refusal}");
+    assert_eq!(delivered, 5);
+}

@@ -13,6 +13,7 @@ use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use openclaw_core::gateway::origin::{OriginPolicy, check_origin};
+use openclaw_core::security::SECURITY_TARGET;
 use serde_json::json;
 
 use super::Gateway;
@@ -35,7 +36,7 @@ pub async fn admit(
         .hosts
         .check(host, header(&request, "x-forwarded-host"), client.via_trusted_proxy)
     {
-        tracing::warn!(peer = %peer, "request refused: {refusal}");
+        tracing::warn!(target: SECURITY_TARGET, event = "request-refused", peer = %peer, "request refused: {refusal}");
         return (
             StatusCode::MISDIRECTED_REQUEST,
             axum::Json(json!({"ok": false, "error": {"type": "misdirected_request", "message": refusal.to_string()}})),
@@ -52,7 +53,7 @@ pub async fn admit(
         client.local_direct,
         &policy,
     ) {
-        tracing::warn!(peer = %peer, "request refused: {refusal}");
+        tracing::warn!(target: SECURITY_TARGET, event = "request-refused", peer = %peer, "request refused: {refusal}");
         return (
             StatusCode::FORBIDDEN,
             axum::Json(json!({"ok": false, "error": {"type": "forbidden", "code": "CONTROL_UI_ORIGIN_NOT_ALLOWED", "message": refusal.to_string()}})),

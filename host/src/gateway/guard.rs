@@ -11,6 +11,7 @@ use base64::Engine as _;
 use openclaw_core::gateway::auth::{AuthOutcome, Presented, ResolvedAuth, authorize};
 use openclaw_core::gateway::client::{ClientAddr, ForwardingHeaders, TrustedProxies, resolve_client};
 use openclaw_core::gateway::rate_limit::{Locked, RateLimitSettings, RateLimiter};
+use openclaw_core::security::SECURITY_TARGET;
 
 /// Why a request was not admitted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,7 +78,7 @@ impl Guard {
         let key = client.rate_key();
         let loopback = client.client.unwrap_or(client.peer).is_loopback();
         let now = Instant::now();
-        self.with_limiter(|limiter| {
+        let outcome = self.with_limiter(|limiter| {
             limiter.check(&key, loopback, now).map_err(Denied::Locked)?;
             match authorize(&self.auth, presented, client.local_direct) {
                 AuthOutcome::Ok => {
@@ -90,7 +91,24 @@ impl Guard {
                 }
                 other => Err(Denied::Unauthorized(other)),
             }
-        })
+        });
+        // Security events: the log keeps them past its cap (see `logging`).
+        match &outcome {
+            Err(Denied::Unauthorized(AuthOutcome::Mismatch)) => {
+                tracing::warn!(target: SECURITY_TARGET, event = "auth-failed", client = %key, "authentication failed: the credential does not match");
+            }
+            Err(Denied::Locked(locked)) => {
+                tracing::warn!(
+                    target: SECURITY_TARGET,
+                    event = "auth-locked",
+                    client = %key,
+                    "authentication refused: too many failures, locked for {} s",
+                    locked.retry_after_secs()
+                );
+            }
+            _ => {}
+        }
+        outcome
     }
 
     /// Drops stale limiter entries (called periodically).

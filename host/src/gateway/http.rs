@@ -222,6 +222,7 @@ async fn webhook_route(
     method: Method,
     uri: axum::http::Uri,
     headers: HeaderMap,
+    admission: Option<Extension<Arc<Admission>>>,
     body: Bytes,
 ) -> Response {
     let plugin_id = params
@@ -256,6 +257,11 @@ async fn webhook_route(
     };
     match channel.instance.handle_webhook(request).await {
         Ok(reply) => {
+            // A verified platform is as good as an authenticated client: its connection no longer
+            // counts against the cap on unauthenticated ones.
+            if let Some(Extension(admission)) = admission {
+                admission.authenticated();
+            }
             let mut response = Response::new(Body::from(reply.body));
             *response.status_mut() = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
             for (name, value) in reply.headers {
@@ -266,7 +272,7 @@ async fn webhook_route(
             response
         }
         Err(CallError::WebhookRefused { reason, .. }) => {
-            tracing::warn!(plugin = plugin_id, "webhook refused: {reason}");
+            tracing::warn!(target: openclaw_core::security::SECURITY_TARGET, event = "webhook-refused", plugin = plugin_id, "webhook refused: {reason}");
             StatusCode::UNAUTHORIZED.into_response()
         }
         Err(e) => {

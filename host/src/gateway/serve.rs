@@ -76,7 +76,7 @@ pub async fn serve(
             },
         };
         let Ok(place) = places.clone().try_acquire_owned() else {
-            tracing::warn!(%peer, "connection turned away: {MAX_UNAUTHENTICATED_CONNECTIONS} connections have not authenticated");
+            tracing::warn!(target: openclaw_core::security::SECURITY_TARGET, event = "connection-refused", %peer, "connection turned away: {MAX_UNAUTHENTICATED_CONNECTIONS} connections have not authenticated");
             tokio::spawn(turn_away(stream, gateway.security_headers.clone()));
             continue;
         };

@@ -3,3 +3,8 @@
 pub mod redact;
 pub mod scrub;
 pub mod text;
+
+/// The `tracing` target of security events (refused authentication, refused plugin requests, a
+/// refused Host or Origin): the log gives them their own budget, so a flood of ordinary lines can
+/// never push them out, and operators can filter on it.
+pub const SECURITY_TARGET: &str = "openclaw::security";

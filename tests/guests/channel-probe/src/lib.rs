@@ -1,7 +1,8 @@
 //! Each poll delivers one message whose text is the number of polls this instance has seen, so
 //! a test can tell a surviving instance from a rebuilt one. `send` misbehaves on request, and
 //! `start` fails on request: always (`fail: true`) or for the first N starts (`failStarts: N`,
-//! counted in key-value storage, which outlives the instance).
+//! counted in key-value storage, which outlives the instance). With `deliver: {count, bytes}` each
+//! poll delivers `count` messages of `bytes` bytes instead (to try the gateway's caps).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -9,11 +10,16 @@ use std::time::Duration;
 use openclaw_plugin_sdk::prelude::*;
 
 static POLLS: AtomicU64 = AtomicU64::new(0);
+/// `deliver.count` and `deliver.bytes` from the config (0: the normal one small message).
+static FLOOD_COUNT: AtomicU64 = AtomicU64::new(0);
+static FLOOD_BYTES: AtomicU64 = AtomicU64::new(0);
 
 pub struct Probe;
 
 impl Channel for Probe {
     fn start(config: Value) -> Result<(), ChannelError> {
+        FLOOD_COUNT.store(config["deliver"]["count"].as_u64().unwrap_or(0), Ordering::Relaxed);
+        FLOOD_BYTES.store(config["deliver"]["bytes"].as_u64().unwrap_or(0), Ordering::Relaxed);
         if config["fail"].as_bool() == Some(true) {
             return Err(ChannelError::Config("told to fail".into()));
         }
@@ -37,6 +43,16 @@ impl Channel for Probe {
 
     fn poll() -> Result<Duration, ChannelError> {
         let n = POLLS.fetch_add(1, Ordering::Relaxed) + 1;
+        let count = FLOOD_COUNT.load(Ordering::Relaxed);
+        if count > 0 {
+            let text = "f".repeat(FLOOD_BYTES.load(Ordering::Relaxed) as usize);
+            for i in 0..count {
+                let message = InboundMessage::direct("probe-user", format!("m{n}-{i}"), text.clone());
+                openclaw_plugin_sdk::channel::deliver(&message)
+                    .map_err(|e| ChannelError::Platform(format!("delivery {i} of poll {n}: {e}")))?;
+            }
+            return Ok(Duration::from_millis(1));
+        }
         let message = InboundMessage::direct("probe-user", format!("m{n}"), n.to_string());
         openclaw_plugin_sdk::channel::deliver(&message)?;
         Ok(Duration::from_millis(1))
