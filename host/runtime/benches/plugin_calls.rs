@@ -7,6 +7,10 @@
 //! - cached load: `Runtime::load` of a plugin whose compiled form is cached = read + SHA-256
 //!   verify + deserialize + link + list its tools (one instantiation);
 //! - compile: the same load with an empty cache (Cranelift);
+//! - egress call with a secret: a tool call whose guest sends one request through `wasi:http` to a
+//!   local server, with the `Authorization: Bearer {}` slot filled from a placeholder, and the
+//!   server's echo of the header scrubbed on the way back (connect + request + response over
+//!   loopback, a new connection per request, as the runtime does);
 //! - 1000 live channel instances, each started and polled once: RSS growth.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -72,11 +76,19 @@ fn plugin(package: &str, manifest: &str) -> Plugin {
 }
 
 async fn load(runtime: &Runtime, plugin: &Plugin) -> Arc<openclaw_runtime::LoadedPlugin> {
+    load_with(runtime, plugin, BTreeMap::new()).await
+}
+
+async fn load_with(
+    runtime: &Runtime,
+    plugin: &Plugin,
+    secrets: BTreeMap<String, secrecy::SecretString>,
+) -> Arc<openclaw_runtime::LoadedPlugin> {
     let grant = match decide(&plugin.source.manifest, &plugin.plugins) {
         Decision::Load(g) => *g,
         Decision::Refuse(r) => panic!("{r:?}"),
     };
-    runtime.load(&plugin.source, grant, BTreeMap::new()).await.unwrap()
+    runtime.load(&plugin.source, grant, secrets).await.unwrap()
 }
 
 fn main() {
@@ -230,6 +242,77 @@ fn main() {
             report(name, samples);
         }
 
+        // Egress with a secret in its slot and the echo scrubbed, against a lean local server (the
+        // test server records every request, which would dominate the figure).
+        let server = EchoServer::start().await;
+        let secret = "sk-bench-0123456789abcdef0123456789";
+        let egress_manifest = format!(
+            "id = \"egress\"\nversion = \"0.1.0\"\napi = \"0.1.0\"\nkind = \"tool\"\n[component]\nfile = \"hostile_tool.wasm\"\n\
+             [capabilities]\nhttp = [\"{host}\"]\nprivate-network = true\n\
+             [[capabilities.secrets]]\nname = \"API_TOKEN\"\nhosts = [\"{host}\"]\n\
+             slots = [{{ header = \"Authorization\", template = \"Bearer {{}}\" }}]\n",
+            host = server.host_port()
+        );
+        let mut egress = plugin("hostile-tool", &egress_manifest);
+        egress.plugins = serde_json::from_value(json!({"allow": ["egress"], "entries": {"egress": {
+            "http": {"allowPrivateNetwork": ["127.0.0.1"]},
+            "secrets": {"API_TOKEN": secret},
+        }}}))
+        .unwrap();
+        let egress_plugin = load_with(
+            &runtime,
+            &egress,
+            BTreeMap::from([("API_TOKEN".to_string(), secrecy::SecretString::from(secret))]),
+        )
+        .await;
+        let args = json!({"op": "http", "url": server.url(),
+                          "headers": {"authorization": "Bearer {{secret:API_TOKEN}}"}})
+        .to_string();
+        let first = runtime.call_tool(&egress_plugin, "attack", &args, &context).await.unwrap();
+        assert!(first.contains("[redacted:API_TOKEN]") && !first.contains(secret), "{first}");
+        for _ in 0..200 {
+            runtime.call_tool(&egress_plugin, "attack", &args, &context).await.unwrap();
+        }
+        let egress_calls = (calls / 4).max(500);
+        let mut samples = Vec::with_capacity(egress_calls);
+        for _ in 0..egress_calls {
+            let started = Instant::now();
+            let out = runtime.call_tool(&egress_plugin, "attack", &args, &context).await.unwrap();
+            samples.push(started.elapsed());
+            std::hint::black_box(out);
+        }
+        report("egress call with a secret (slot + scrub)", samples);
+        // The same request without a secret in the grant, as the baseline of this run.
+        let plain_manifest = format!(
+            "id = \"plain\"\nversion = \"0.1.0\"\napi = \"0.1.0\"\nkind = \"tool\"\n[component]\nfile = \"hostile_tool.wasm\"\n\
+             [capabilities]\nhttp = [\"{host}\"]\nprivate-network = true\n",
+            host = server.host_port()
+        );
+        let mut plain = plugin("hostile-tool", &plain_manifest);
+        plain.plugins = serde_json::from_value(json!({"allow": ["plain"], "entries": {"plain": {
+            "http": {"allowPrivateNetwork": ["127.0.0.1"]},
+        }}}))
+        .unwrap();
+        let plain_plugin = load(&runtime, &plain).await;
+        let plain_args = json!({"op": "http", "url": server.url()}).to_string();
+        for _ in 0..200 {
+            runtime.call_tool(&plain_plugin, "attack", &plain_args, &context).await.unwrap();
+        }
+        let mut samples = Vec::with_capacity(egress_calls);
+        for _ in 0..egress_calls {
+            let started = Instant::now();
+            let out = runtime.call_tool(&plain_plugin, "attack", &plain_args, &context).await.unwrap();
+            samples.push(started.elapsed());
+            std::hint::black_box(out);
+        }
+        report("egress call, no secret (baseline)", samples);
+        println!(
+            "{:<44} {} connections for {} requests (idle connections are reused)",
+            "  egress connections opened",
+            server.connections(),
+            2 * (egress_calls + 200) + 1
+        );
+
         // Concurrency: two calls at a time on two worker threads.
         let started = Instant::now();
         let total = calls;
@@ -287,4 +370,52 @@ async fn live_instances(plugin: &Arc<openclaw_runtime::LoadedPlugin>) {
         (after - before) as f64 / 1024.0,
         (after - before) as f64 / 1000.0
     );
+}
+
+/// A minimal HTTP/1.1 server with keep-alive that echoes the `Authorization` header back in
+/// `x-reflected` (what a server reflecting credentials does), standing in for a remote API.
+struct EchoServer {
+    addr: std::net::SocketAddr,
+    connections: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl EchoServer {
+    async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = connections.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((tcp, _)) = listener.accept().await else { return };
+                counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let _ = tcp.set_nodelay(true);
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(|request: http::Request<hyper::body::Incoming>| async move {
+                        let mut response = http::Response::new(http_body_util::Full::new(bytes::Bytes::from_static(b"ok")));
+                        if let Some(auth) = request.headers().get(http::header::AUTHORIZATION) {
+                            response.headers_mut().insert("x-reflected", auth.clone());
+                        }
+                        Ok::<_, std::convert::Infallible>(response)
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(tcp), service)
+                        .await;
+                });
+            }
+        });
+        Self { addr, connections }
+    }
+
+    fn connections(&self) -> usize {
+        self.connections.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn host_port(&self) -> String {
+        self.addr.to_string()
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}/echo", self.addr)
+    }
 }

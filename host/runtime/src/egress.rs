@@ -100,6 +100,8 @@ pub const DENIAL_WINDOW: Duration = Duration::from_secs(60);
 pub struct EgressPolicy {
     /// Refused requests logged per window (see [`deny`]).
     pub denials: RateWindow,
+    /// The plugin's idle connections.
+    pub pool: ConnectionPool,
     pub plugin_id: String,
     pub hosts: Vec<HostPattern>,
     pub private_networks: Vec<IpNet>,
@@ -363,40 +365,94 @@ async fn collect_request_body(body: WasiBody, deadline: Instant) -> Result<Bytes
 trait Stream: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Stream for T {}
 
+/// Idle connections kept per plugin (each to one checked address of one host).
+pub const POOL_CONNECTIONS: usize = 8;
+/// How long an idle pooled connection may wait for its next request.
+pub const POOL_IDLE: Duration = Duration::from_secs(30);
+
+type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+
+/// Idle HTTP/1.1 connections of one plugin, keyed by scheme, host name (the TLS name) and the
+/// exact address that passed the checks. A request reuses one only when that address is among
+/// the addresses its own name resolution just checked: reuse never skips a check, it skips the
+/// TCP and TLS handshakes. Pools are never shared between plugins.
+#[derive(Default)]
+pub struct ConnectionPool {
+    idle: std::sync::Mutex<Vec<Pooled>>,
+}
+
+struct Pooled {
+    scheme: &'static str,
+    host: String,
+    peer: SocketAddr,
+    sender: Sender,
+    since: Instant,
+}
+
+impl ConnectionPool {
+    fn take(&self, target: &Target, addrs: &[IpAddr]) -> Option<(Sender, SocketAddr)> {
+        let mut idle = self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        idle.retain(|p| p.since.elapsed() < POOL_IDLE && !p.sender.is_closed());
+        let at = idle.iter().rposition(|p| {
+            p.scheme == target.scheme
+                && p.host == target.host
+                && p.peer.port() == target.port
+                && addrs.contains(&p.peer.ip())
+                && p.sender.is_ready()
+        })?;
+        let pooled = idle.swap_remove(at);
+        Some((pooled.sender, pooled.peer))
+    }
+
+    fn put(&self, target: &Target, peer: SocketAddr, sender: Sender) {
+        // Readiness may lag the end of the body by a moment; `take` checks it.
+        if sender.is_closed() {
+            return;
+        }
+        let mut idle = self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if idle.len() >= POOL_CONNECTIONS {
+            idle.remove(0);
+        }
+        idle.push(Pooled {
+            scheme: target.scheme,
+            host: target.host.clone(),
+            peer,
+            sender,
+            since: Instant::now(),
+        });
+    }
+}
+
 async fn connect(
     policy: &EgressPolicy,
     target: &Target,
     addrs: &[IpAddr],
     connect_deadline: Instant,
-) -> Result<Box<dyn Stream>, HttpError> {
+) -> Result<(Box<dyn Stream>, SocketAddr), HttpError> {
     let mut last_error = HttpError::ConnectionRefused;
     let mut tcp = None;
     for ip in addrs {
-        match tokio::time::timeout_at(
-            connect_deadline.into(),
-            TcpStream::connect(SocketAddr::new(*ip, target.port)),
-        )
-        .await
-        {
+        let peer = SocketAddr::new(*ip, target.port);
+        match tokio::time::timeout_at(connect_deadline.into(), TcpStream::connect(peer)).await {
             Err(_) => return Err(HttpError::ConnectionTimeout),
             Ok(Ok(stream)) => {
-                tcp = Some(stream);
+                tcp = Some((stream, peer));
                 break;
             }
             Ok(Err(e)) => last_error = HttpError::Connect(e),
         }
     }
-    let tcp = tcp.ok_or(last_error)?;
+    let (tcp, peer) = tcp.ok_or(last_error)?;
     let _ = tcp.set_nodelay(true);
     if target.scheme == "http" {
-        return Ok(Box::new(tcp));
+        return Ok((Box::new(tcp), peer));
     }
     let name = rustls::pki_types::ServerName::try_from(target.host.clone()).map_err(HttpError::InvalidDnsNameError)?;
     let connector = tokio_rustls::TlsConnector::from(policy.tls.clone());
     match tokio::time::timeout_at(connect_deadline.into(), connector.connect(name, tcp)).await {
         Err(_) => Err(HttpError::ConnectionTimeout),
         Ok(Err(e)) => Err(HttpError::Tls(e)),
-        Ok(Ok(stream)) => Ok(Box::new(stream)),
+        Ok(Ok(stream)) => Ok((Box::new(stream), peer)),
     }
 }
 
@@ -477,12 +533,18 @@ async fn send(
         ));
     }
 
-    let connect_deadline = started + min_opt(policy.timeout, options.and_then(|o| o.connect_timeout));
-    let stream = connect(policy, &target, &addrs, connect_deadline.min(deadline)).await?;
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
+    let (mut sender, peer) = match policy.pool.take(&target, &addrs) {
+        Some(pooled) => pooled,
+        None => {
+            let connect_deadline = started + min_opt(policy.timeout, options.and_then(|o| o.connect_timeout));
+            let (stream, peer) = connect(policy, &target, &addrs, connect_deadline.min(deadline)).await?;
+            let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+            tokio::spawn(async move {
+                let _ = connection.await;
+            });
+            (sender, peer)
+        }
+    };
 
     // The plugin cannot choose a compressed response: compressed bytes would hide a reflected
     // secret from the scrubber.
@@ -534,6 +596,8 @@ async fn send(
             collected.extend_from_slice(&data);
         }
     }
+    // The whole response was read: the connection can serve this plugin's next request.
+    policy.pool.put(&target, peer, sender);
 
     if !policy.secrets.is_empty()
         && let Some(coding) = encoded_body(&parts.headers)

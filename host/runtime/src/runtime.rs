@@ -400,6 +400,7 @@ impl Runtime {
         let scrubber = book.scrubber();
         let egress = Arc::new(EgressPolicy {
             denials: RateWindow::new(DENIALS_PER_WINDOW, DENIAL_WINDOW),
+            pool: Default::default(),
             plugin_id: id.clone(),
             hosts: grant.http.clone(),
             private_networks: grant.private_networks.clone(),

@@ -721,3 +721,48 @@ async fn concurrent_requests_per_call_are_capped() {
     // The cap is 16 (egress::MAX_CONCURRENT_REQUESTS); they did run concurrently up to it.
     assert!((2..=16).contains(&peak), "peak {peak} requests in flight");
 }
+
+/// A name whose answers the test can change between requests.
+#[derive(Clone, Default)]
+struct Switching(std::sync::Arc<std::sync::Mutex<Vec<IpAddr>>>);
+
+impl openclaw_runtime::egress::Resolve for Switching {
+    fn resolve(
+        &self,
+        _host: &str,
+        _port: u16,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<Vec<IpAddr>>> + Send>> {
+        let answer = self.0.lock().unwrap().clone();
+        Box::pin(async move { Ok(answer) })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reused_connection_never_skips_the_address_check() {
+    let server = TestServer::start().await;
+    let port = server.addr.port();
+    let dns = Switching::default();
+    *dns.0.lock().unwrap() = vec!["127.0.0.1".parse().unwrap()];
+    let harness = Harness::with_resolver(dns.clone());
+    let capabilities = format!("http = [\"pooled.test:{port}\"]\nprivate-network = true");
+    let (plugin, _d) = harness
+        .load(
+            "hostile-tool",
+            &hostile_manifest("pool", &capabilities),
+            allow("pool", json!({"http": {"allowPrivateNetwork": ["127.0.0.1/32"]}})),
+            &[],
+        )
+        .await;
+    let url = format!("http://pooled.test:{port}/hello");
+    for _ in 0..3 {
+        let out = attack(&harness, &plugin, json!({"op": "http", "url": url})).await.unwrap();
+        assert_eq!(out["status"], 200, "{out}");
+    }
+    assert_eq!(server.hits().len(), 3);
+    // The name now points at an address the grant does not cover: an idle connection to the
+    // old address exists, and it must not carry the request.
+    *dns.0.lock().unwrap() = vec!["127.0.0.2".parse().unwrap()];
+    let out = attack(&harness, &plugin, json!({"op": "http", "url": url})).await.unwrap();
+    assert!(error_starts(&out, "request denied"), "{out}");
+    assert_eq!(server.hits().len(), 3, "the request went out over the pooled connection");
+}
