@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 
 use super::inbox::Inbox;
-use crate::cli::plugins_cmd::{foreign_json, selected_json};
+use crate::plugins::listing::{foreign_json, selected_json};
 use crate::plugins::loader;
 use crate::secrets::ResolvedSecrets;
 use crate::state::{Env, StatePaths};

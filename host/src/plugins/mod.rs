@@ -2,5 +2,6 @@
 
 pub mod discover;
 pub mod install;
+pub mod listing;
 pub mod loader;
 pub mod package;
