@@ -58,7 +58,7 @@ fn plugin(package: &str, manifest: &str) -> Plugin {
     let dir = openclaw_test_support::plugin_dir(package, manifest);
     let manifest = Manifest::parse(manifest, "openclaw-plugin.toml").unwrap();
     // Installed plugins are pinned; loads verify against the pin.
-    let pinned = openclaw_runtime::sha256_hex(&std::fs::read(dir.path().join(&manifest.component.file)).unwrap());
+    let pinned = openclaw_state::ids::sha256_hex(&std::fs::read(dir.path().join(&manifest.component.file)).unwrap());
     let plugins: PluginsConfig = serde_json::from_value(json!({"allow": [manifest.id]})).unwrap();
     Plugin {
         source: PluginSource {
@@ -160,7 +160,7 @@ fn main() {
                 let bytes = std::fs::read(&path).unwrap();
                 read.push(t.elapsed());
                 let t = Instant::now();
-                std::hint::black_box(openclaw_runtime::sha256_hex(&bytes));
+                std::hint::black_box(openclaw_state::ids::sha256_hex(&bytes));
                 hash.push(t.elapsed());
             }
             report("  part: read component (calc)", read);

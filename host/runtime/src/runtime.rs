@@ -9,12 +9,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use secrecy::SecretString;
-use sha2::{Digest, Sha256};
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Store, Trap, UpdateDeadline};
 
 use openclaw_core::plugins::grants::EffectiveGrant;
 use openclaw_core::plugins::manifest::{Manifest, PluginKind};
+use openclaw_state::ids::sha256_hex;
 
 use crate::bindings::channel::{ChannelPlugin, ChannelPluginPre};
 use crate::bindings::tool::exports::openclaw::plugin::tool::ToolError;
@@ -140,15 +140,6 @@ fn linker_for(engine: &wasmtime::Engine, kind: PluginKind) -> wasmtime::Result<L
         PluginKind::Channel => ChannelPlugin::add_to_linker::<_, HasSelf<StoreState>>(&mut linker, |s| s)?,
     }
     Ok(linker)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// SHA-256 of a file, lower-case hex.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
 }
 
 fn valid_tool_name(name: &str) -> bool {

@@ -22,6 +22,7 @@ use crate::plugins::install::{self, InstallRequest};
 use crate::plugins::listing::{foreign_json, selected_json, status_of, warning_json};
 use crate::plugins::package;
 use crate::secrets;
+use crate::state::ids::random_hex;
 
 #[derive(Debug, Subcommand)]
 pub enum PluginsCommand {
@@ -950,9 +951,7 @@ struct RunDir(PathBuf);
 impl RunDir {
     fn new() -> std::io::Result<Self> {
         use std::os::unix::fs::DirBuilderExt;
-        let mut random = [0u8; 8];
-        getrandom::fill(&mut random).map_err(|e| std::io::Error::other(e.to_string()))?;
-        let name: String = random.iter().map(|b| format!("{b:02x}")).collect();
+        let name = random_hex(8).map_err(|e| std::io::Error::other(e.to_string()))?;
         let dir = std::env::temp_dir().join(format!("openclaw-run-{name}"));
         std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
         Ok(Self(dir))

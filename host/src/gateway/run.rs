@@ -15,7 +15,6 @@ use openclaw_core::gateway::bind::{BindRequest, HostFacts};
 use openclaw_core::gateway::plan::{AuthPlan, StartInputs, StartPlan, plan_start};
 use openclaw_core::gateway::rate_limit::RateLimitSettings;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
 use super::guard::Guard;
@@ -30,6 +29,7 @@ use crate::logging::setup::init_logging_gateway;
 use crate::output::print_issues;
 use crate::secrets::{self, ResolvedSecrets};
 use crate::state::StateLock;
+use crate::state::ids::sha256_hex;
 
 /// How long a stop waits for in-flight work before closing anyway.
 pub const DRAIN_LIMIT: Duration = Duration::from_secs(30);
@@ -296,7 +296,7 @@ pub fn run(ctx: &Context, options: RunOptions) -> u8 {
         }
     };
     let config_hash = std::fs::read(&ctx.paths.config_path)
-        .map(|bytes| hex::encode(Sha256::digest(&bytes)))
+        .map(|bytes| sha256_hex(&bytes))
         .unwrap_or_default();
     let redacted_config = redacted_document(&loaded.merged);
     let code = runtime.block_on(serve(ctx, config, plan, auth, resolved, config_hash, redacted_config));

@@ -5,13 +5,12 @@ use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+use crate::state::ids::sha256_hex;
+use crate::state::{Env, StatePaths, current_uid, expand_home};
 use openclaw_core::config::parse::parse_value;
 use openclaw_core::config::schema::Config;
 use openclaw_core::plugins::manifest::{MANIFEST_FILE, Manifest};
 use openclaw_core::plugins::selection::{self, Candidate, Discovery, ForeignPlugin, Origin, same_dir};
-use openclaw_runtime::sha256_hex;
-
-use crate::state::{Env, StatePaths, current_uid, expand_home};
 
 /// The manifest of an OpenClaw JavaScript plugin.
 pub const OPENCLAW_JS_MANIFEST: &str = "openclaw.plugin.json";

@@ -21,12 +21,13 @@ use openclaw_core::plugins::grants::{Decision, decide};
 use openclaw_core::plugins::install_policy::{NewSource, load_check_grant, may_replace};
 use openclaw_core::plugins::manifest::{MANIFEST_FILE, Manifest, api_compatible, host_api};
 use openclaw_core::plugins::tool_names::{install_clash_message, installed_clash};
-use openclaw_runtime::{PluginSource, sha256_hex};
+use openclaw_runtime::PluginSource;
 use serde_json::{Map, Value, json};
 
 use super::discover::extensions_dir;
 use super::package::{PackageError, Staged, StagingDir, is_archive, stage};
 use crate::config::edit::{EditError, modify};
+use crate::state::ids::{random_hex, sha256_hex};
 use crate::state::{Env, StateLock, StatePaths, ensure_private_dir};
 
 #[derive(Debug, thiserror::Error)]
@@ -352,9 +353,7 @@ pub fn install(
     let mut aside: Option<PathBuf> = None;
     if !request.link {
         if install_path.exists() {
-            let mut random = [0u8; 4];
-            getrandom::fill(&mut random).map_err(other)?;
-            let suffix: String = random.iter().map(|b| format!("{b:02x}")).collect();
+            let suffix = random_hex(4).map_err(other)?;
             let backup = ext.join(format!(".{id}.previous-{suffix}"));
             fs::rename(&install_path, &backup).map_err(other)?;
             aside = Some(backup);

@@ -11,13 +11,12 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Component, Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use crate::state::ids::{random_hex, sha256_hex};
+use crate::state::{DIR_MODE, FILE_MODE, ensure_private_dir};
 use flate2::Compression;
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 use openclaw_core::plugins::manifest::{MANIFEST_FILE, Manifest};
-use openclaw_runtime::sha256_hex;
-
-use crate::state::{DIR_MODE, FILE_MODE, ensure_private_dir};
 
 /// Largest package, unpacked.
 pub const MAX_PACKAGE_BYTES: u64 = 256 * 1024 * 1024;
@@ -507,9 +506,7 @@ pub struct StagingDir {
 impl StagingDir {
     pub fn beside(parent: &Path, id_hint: &str) -> Result<Self, PackageError> {
         ensure_private_dir(parent).map_err(|e| PackageError::Invalid(e.to_string()))?;
-        let mut random = [0u8; 6];
-        getrandom::fill(&mut random).map_err(|e| PackageError::Invalid(format!("no randomness: {e}")))?;
-        let suffix: String = random.iter().map(|b| format!("{b:02x}")).collect();
+        let suffix = random_hex(6).map_err(|e| PackageError::Invalid(format!("no randomness: {e}")))?;
         Ok(Self {
             path: parent.join(format!(".staging-{id_hint}-{suffix}")),
             keep: false,
