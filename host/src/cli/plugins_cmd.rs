@@ -20,7 +20,7 @@ use crate::output::{fail, print_json};
 use crate::plugins::discover::discover;
 use crate::plugins::install::{self, InstallRequest};
 use crate::plugins::listing::{foreign_json, selected_json, status_of, warning_json};
-use crate::plugins::package;
+use crate::plugins::{manifest_file, package};
 use crate::secrets;
 use crate::state::ids::random_hex;
 
@@ -727,12 +727,6 @@ fn pack_cmd(args: PackArgs) -> u8 {
     }
 }
 
-fn read_manifest(dir: &Path) -> Result<Manifest, String> {
-    let path = dir.join(MANIFEST_FILE);
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    Manifest::parse(&text, &path.display().to_string()).map_err(|e| e.to_string())
-}
-
 /// The grant a plugin author gets from `plugins run`: what the manifest requests, narrowed by
 /// the operator's entry for it when there is one, plus the private networks passed on the
 /// command line. `plugins.deny` still applies, and the operator's secrets are bound only with
@@ -774,10 +768,10 @@ fn run_cmd(ctx: &Context, args: RunArgs) -> u8 {
     for error in errors {
         tracing::warn!("secret not resolved: {error}");
     }
-    let manifest = match read_manifest(&args.dir) {
-        Ok(m) => m,
+    let manifest = match manifest_file::read(&args.dir) {
+        Ok(file) => file.manifest,
         Err(e) => {
-            fail(args.json, &e, None);
+            fail(args.json, &e.to_string(), None);
             return EXIT_FAILED;
         }
     };

@@ -25,6 +25,7 @@ use openclaw_runtime::PluginSource;
 use serde_json::{Map, Value, json};
 
 use super::discover::extensions_dir;
+use super::manifest_file;
 use super::package::{PackageError, Staged, StagingDir, is_archive, stage};
 use crate::config::edit::{EditError, modify};
 use crate::state::ids::{random_hex, sha256_hex};
@@ -335,9 +336,7 @@ pub fn install(
         })?;
     check_tool_names(config, &id, &tools).map_err(InstallError::Other)?;
 
-    let manifest_sha256 = read_regular(&staged.dir.join(MANIFEST_FILE))
-        .map(|bytes| sha256_hex(&bytes))
-        .map_err(InstallError::Other)?;
+    let manifest_sha256 = staged.manifest_sha256.clone();
     if request.link {
         // The directory is used in place: what is recorded must be what is there.
         let in_place = read_regular(&source.join(MANIFEST_FILE)).map_err(InstallError::Other)?;
@@ -607,9 +606,8 @@ pub fn verify(config: Option<&Config>, ids: &[String]) -> Result<Vec<Verificatio
         };
         let result = (|| -> Result<(), String> {
             let dir = PathBuf::from(record.install_path.as_deref().ok_or("the record has no installPath")?);
-            let manifest_bytes = fs::read(dir.join(MANIFEST_FILE)).map_err(|e| format!("manifest: {e}"))?;
-            let text = String::from_utf8(manifest_bytes.clone()).map_err(|_| "the manifest is not UTF-8 text")?;
-            let manifest = Manifest::parse(&text, MANIFEST_FILE).map_err(|e| e.to_string())?;
+            let manifest_file = manifest_file::read(&dir).map_err(|e| e.to_string())?;
+            let manifest = &manifest_file.manifest;
             let bytes = fs::read(dir.join(&manifest.component.file)).map_err(|e| format!("component: {e}"))?;
             let actual = sha256_hex(&bytes);
             v.actual_sha256 = Some(actual.clone());
@@ -623,8 +621,8 @@ pub fn verify(config: Option<&Config>, ids: &[String]) -> Result<Vec<Verificatio
                 ));
             }
             if let Some(recorded_manifest) = &record.manifest_sha256 {
-                let actual_manifest = sha256_hex(&manifest_bytes);
-                if &actual_manifest != recorded_manifest {
+                let actual_manifest = &manifest_file.sha256;
+                if actual_manifest != recorded_manifest {
                     return Err(format!(
                         "the manifest changed since it was installed or pinned (sha256 {actual_manifest}, recorded \
                          {recorded_manifest}); review it, then reinstall or `openclaw plugins pin {id}`"

@@ -4,4 +4,5 @@ pub mod discover;
 pub mod install;
 pub mod listing;
 pub mod loader;
+pub mod manifest_file;
 pub mod package;
