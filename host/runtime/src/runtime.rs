@@ -20,7 +20,7 @@ use crate::bindings::channel::{ChannelPlugin, ChannelPluginPre};
 use crate::bindings::tool::exports::openclaw::plugin::tool::ToolError;
 use crate::bindings::tool::{ToolPlugin, ToolPluginPre};
 use crate::budget::RateWindow;
-use crate::cache::{CacheOutcome, CompileCache};
+use crate::cache::{CacheDir, CacheOutcome, CompileCache};
 use crate::egress::{DENIAL_WINDOW, DENIALS_PER_WINDOW, EgressPolicy, Resolve, SystemResolver, default_tls};
 use crate::engine::{EngineOptions, WasmEngine};
 use crate::error::{CallError, LoadError};
@@ -47,7 +47,7 @@ impl RuntimeOptions {
     /// The layout under an OpenClaw state directory: `plugins/cache` and `plugins/data`.
     pub fn under_state_dir(state_dir: &Path) -> Self {
         Self {
-            cache_dir: Some(state_dir.join("plugins").join("cache")),
+            cache_dir: Some(CacheDir::under_state_dir(state_dir).path().to_path_buf()),
             data_dir: state_dir.join("plugins").join("data"),
             engine: EngineOptions::default(),
             resolver: Arc::new(SystemResolver),

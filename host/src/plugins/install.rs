@@ -22,6 +22,7 @@ use openclaw_core::plugins::install_policy::{NewSource, load_check_grant, may_re
 use openclaw_core::plugins::manifest::{MANIFEST_FILE, Manifest, api_compatible, host_api};
 use openclaw_core::plugins::tool_names::{install_clash_message, installed_clash};
 use openclaw_runtime::PluginSource;
+use openclaw_runtime::cache::CacheDir;
 use serde_json::{Map, Value, json};
 
 use super::discover::extensions_dir;
@@ -488,27 +489,12 @@ pub fn uninstall(
         });
     let data = paths.state_dir.join("plugins").join("data").join(id);
     let delete_data = (!keep_files && data.is_dir()).then_some(data);
-    let delete_cached: Vec<PathBuf> = match (keep_files, record.as_ref().and_then(|r| r.sha256.clone())) {
-        (false, Some(sha)) => {
-            let cache = paths.state_dir.join("plugins").join("cache");
-            let mut files: Vec<PathBuf> = fs::read_dir(&cache)
-                .into_iter()
-                .flatten()
-                .flatten()
-                .map(|e| e.path())
-                .filter(|p| {
-                    p.file_name()
-                        .is_some_and(|n| n.to_string_lossy().starts_with(&format!("{sha}-")))
-                })
-                .collect();
-            let memo = cache.join("verified").join(&sha);
-            if memo.exists() {
-                files.push(memo);
-            }
-            files
-        }
-        _ => Vec::new(),
-    };
+    let cache = CacheDir::under_state_dir(&paths.state_dir);
+    let cached_sha256 = record.as_ref().and_then(|r| r.sha256.clone()).filter(|_| !keep_files);
+    let delete_cached = cached_sha256
+        .as_deref()
+        .map(|sha| cache.files_of(sha))
+        .unwrap_or_default();
     if changes.is_empty() && delete_dir.is_none() {
         return Err(InstallError::Other(format!(
             "\"{id}\" is not installed (no plugins.installs.{id}, entry or directory in {})",
@@ -547,8 +533,8 @@ pub fn uninstall(
         if let Some(dir) = &delete_data {
             fs::remove_dir_all(dir).map_err(|e| other(format!("deleting {}: {e}", dir.display())))?;
         }
-        for file in &delete_cached {
-            let _ = fs::remove_file(file);
+        if let Some(sha) = &cached_sha256 {
+            cache.forget(sha);
         }
     }
     Ok(Removal {
