@@ -98,7 +98,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(MANIFEST_FILE);
         let shown = path.display().to_string();
-        let cases: &[(&str, Option<&[u8]>, &[&str])] = &[
+        // (case, the file's bytes or none, what the message must say)
+        type Case<'a> = (&'a str, Option<&'a [u8]>, &'a [&'a str]);
+        let cases: &[Case] = &[
             ("missing", None, &["cannot read", MANIFEST_FILE, "plugin directory or package"]),
             ("not UTF-8", Some(b"id = \"\xff\"\n"), &["not UTF-8", "save the manifest as UTF-8"]),
             ("syntax", Some(b"id = \n"), &["line 1, column"]),
