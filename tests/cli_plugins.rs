@@ -108,7 +108,7 @@ fn pack_builds_and_records_the_digest() {
     assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
     let packed = run.json();
     let wasm = std::fs::read(build_guest("calc")).unwrap();
-    assert_eq!(packed["sha256"], openclaw_runtime::sha256_hex(&wasm));
+    assert_eq!(packed["sha256"], openclaw_state::ids::sha256_hex(&wasm));
     assert_eq!(packed["id"], "calc");
     // The archive holds the manifest with the digest filled in, and nothing but package files.
     let file = std::fs::File::open(&out).unwrap();
@@ -392,7 +392,7 @@ fn an_interrupted_upgrade_is_repaired() {
 }
 
 fn sha256_of(path: &Path) -> String {
-    openclaw_runtime::sha256_hex(&std::fs::read(path).unwrap())
+    openclaw_state::ids::sha256_hex(&std::fs::read(path).unwrap())
 }
 
 fn canonical(path: &Path) -> String {

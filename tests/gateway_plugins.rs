@@ -1,7 +1,7 @@
 //! The real `openclaw gateway` starting plugins: a tool name two plugins provide is served by
 //! neither, a workspace plugin changed after it was pinned does not load, OpenClaw JavaScript
-//! plugins and ids that match no plugin are reported, and a channel whose first start fails is
-//! retried.
+//! plugins and ids that match no plugin are reported, a channel whose first start fails is
+//! retried, and the compile cache keeps only what installed plugins use.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -231,4 +231,51 @@ fn a_channel_whose_first_start_fails_is_retried() {
     );
     let stderr = gw.stderr();
     assert!(stderr.contains("fails on purpose"), "{stderr}");
+}
+
+/// The compiled-component files in `cache`, by name.
+fn cwasm_names(cache: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(cache)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".cwasm"))
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_compile_cache_keeps_only_what_installed_plugins_use() {
+    let sandbox = sandbox_with(json!({"allow": ["hello-tool"]}));
+    let hello = plugin_dir("hello-tool", HELLO);
+    let install = sandbox.run(&["plugins", "install", hello.path().to_str().unwrap()]);
+    assert_eq!(install.code, Some(0), "{}{}", install.stdout, install.stderr);
+    // The install's load check compiled the component: `<sha256>-<engine>.cwasm`.
+    let cache = sandbox.state_dir().join("plugins/cache");
+    let compiled = cwasm_names(&cache);
+    assert_eq!(compiled.len(), 1, "{compiled:?}");
+    let (digest, engine) = compiled[0].trim_end_matches(".cwasm").split_once('-').unwrap();
+    let (digest, engine) = (digest.to_string(), engine.to_string());
+    // What a plugin uninstalled by hand left behind, and code an older engine compiled.
+    let gone = "ab".repeat(32);
+    let bytes = std::fs::read(cache.join(&compiled[0])).unwrap();
+    for stale in [format!("{gone}-{engine}.cwasm"), format!("{digest}-older.cwasm")] {
+        std::fs::write(cache.join(stale), &bytes).unwrap();
+    }
+    std::fs::create_dir_all(cache.join("verified")).unwrap();
+    std::fs::write(cache.join("verified").join(&gone), "memo").unwrap();
+
+    let gw = Running::start(&sandbox);
+    let (status, reply) = gw.invoke("hello", json!({"name": "Ada"})).await;
+    assert_eq!(status, 200, "the installed plugin still loads: {reply}");
+    assert_eq!(cwasm_names(&cache), [compiled[0].clone()], "{}", gw.stderr());
+    assert!(
+        !cache.join("verified").join(&gone).exists(),
+        "the stale memo is removed"
+    );
+    assert!(
+        cache.join("verified").join(&digest).exists(),
+        "the memo of the pinned component in use stays"
+    );
 }

@@ -2,8 +2,13 @@
 
 pub mod cli;
 pub mod config;
+pub mod context;
+pub mod exit;
 pub mod gateway;
+#[cfg(test)]
+mod layering;
 pub mod logging;
+pub mod output;
 pub mod plugins;
 pub mod secrets;
 /// The state directory lives in its own crate so the plugin runtime can share it.

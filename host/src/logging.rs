@@ -5,6 +5,8 @@
 //! event (message and every field) before formatting, so a secret cannot slip through because
 //! JSON escaping changed its shape. Writing a log line never fails the program.
 
+pub mod setup;
+
 use std::fmt::Write as _;
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;

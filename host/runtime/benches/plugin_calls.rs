@@ -62,7 +62,7 @@ fn plugin(package: &str, manifest: &str) -> Plugin {
     let dir = openclaw_test_support::plugin_dir(package, manifest);
     let manifest = Manifest::parse(manifest, "openclaw-plugin.toml").unwrap();
     // Installed plugins are pinned; loads verify against the pin.
-    let pinned = openclaw_runtime::sha256_hex(&std::fs::read(dir.path().join(&manifest.component.file)).unwrap());
+    let pinned = openclaw_state::ids::sha256_hex(&std::fs::read(dir.path().join(&manifest.component.file)).unwrap());
     let plugins: PluginsConfig = serde_json::from_value(json!({"allow": [manifest.id]})).unwrap();
     Plugin {
         source: PluginSource {
@@ -172,7 +172,7 @@ fn main() {
                 let bytes = std::fs::read(&path).unwrap();
                 read.push(t.elapsed());
                 let t = Instant::now();
-                std::hint::black_box(openclaw_runtime::sha256_hex(&bytes));
+                std::hint::black_box(openclaw_state::ids::sha256_hex(&bytes));
                 hash.push(t.elapsed());
             }
             report("  part: read component (calc)", read);
@@ -391,13 +391,15 @@ impl EchoServer {
                 counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let _ = tcp.set_nodelay(true);
                 tokio::spawn(async move {
-                    let service = hyper::service::service_fn(|request: http::Request<hyper::body::Incoming>| async move {
-                        let mut response = http::Response::new(http_body_util::Full::new(bytes::Bytes::from_static(b"ok")));
-                        if let Some(auth) = request.headers().get(http::header::AUTHORIZATION) {
-                            response.headers_mut().insert("x-reflected", auth.clone());
-                        }
-                        Ok::<_, std::convert::Infallible>(response)
-                    });
+                    let service =
+                        hyper::service::service_fn(|request: http::Request<hyper::body::Incoming>| async move {
+                            let mut response =
+                                http::Response::new(http_body_util::Full::new(bytes::Bytes::from_static(b"ok")));
+                            if let Some(auth) = request.headers().get(http::header::AUTHORIZATION) {
+                                response.headers_mut().insert("x-reflected", auth.clone());
+                            }
+                            Ok::<_, std::convert::Infallible>(response)
+                        });
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(hyper_util::rt::TokioIo::new(tcp), service)
                         .await;

@@ -15,9 +15,9 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
 
+use openclaw_state::ids::sha256_hex;
 use openclaw_state::{FILE_MODE, ensure_private_dir, sweep_stale_temps_in, write_atomic_unswept};
 
 /// Longest key, in bytes.
@@ -53,8 +53,7 @@ pub struct KvStore {
 }
 
 fn file_name(key: &str) -> String {
-    let digest = Sha256::digest(key.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    sha256_hex(key.as_bytes())
 }
 
 fn encode(key: &str, value: &[u8]) -> Vec<u8> {

@@ -9,18 +9,18 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use secrecy::SecretString;
-use sha2::{Digest, Sha256};
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Store, Trap, UpdateDeadline};
 
 use openclaw_core::plugins::grants::EffectiveGrant;
 use openclaw_core::plugins::manifest::{Manifest, PluginKind};
+use openclaw_state::ids::sha256_hex;
 
 use crate::bindings::channel::{ChannelPlugin, ChannelPluginPre};
 use crate::bindings::tool::exports::openclaw::plugin::tool::ToolError;
 use crate::bindings::tool::{ToolPlugin, ToolPluginPre};
 use crate::budget::RateWindow;
-use crate::cache::{CacheOutcome, CompileCache};
+use crate::cache::{CacheDir, CacheOutcome, CompileCache};
 use crate::egress::{DENIAL_WINDOW, DENIALS_PER_WINDOW, EgressPolicy, Resolve, SystemResolver, default_tls};
 use crate::engine::{EngineOptions, WasmEngine};
 use crate::error::{CallError, LoadError};
@@ -47,7 +47,7 @@ impl RuntimeOptions {
     /// The layout under an OpenClaw state directory: `plugins/cache` and `plugins/data`.
     pub fn under_state_dir(state_dir: &Path) -> Self {
         Self {
-            cache_dir: Some(state_dir.join("plugins").join("cache")),
+            cache_dir: Some(CacheDir::under_state_dir(state_dir).path().to_path_buf()),
             data_dir: state_dir.join("plugins").join("data"),
             engine: EngineOptions::default(),
             resolver: Arc::new(SystemResolver),
@@ -140,15 +140,6 @@ fn linker_for(engine: &wasmtime::Engine, kind: PluginKind) -> wasmtime::Result<L
         PluginKind::Channel => ChannelPlugin::add_to_linker::<_, HasSelf<StoreState>>(&mut linker, |s| s)?,
     }
     Ok(linker)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// SHA-256 of a file, lower-case hex.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
 }
 
 fn valid_tool_name(name: &str) -> bool {

@@ -71,6 +71,24 @@ impl InboundMessage {
             + self.text.len()
             + self.extra.as_ref().map_or(0, String::len)
     }
+
+    /// The message as JSON, the shape the gateway's inbox stores and `openclaw plugins run
+    /// --polls` prints (`extra` stays with the channel).
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "accountId": self.account_id,
+            "chatType": self.chat_type.as_str(),
+            "chatId": self.chat_id,
+            "senderId": self.sender_id,
+            "senderName": self.sender_name,
+            "messageId": self.message_id,
+            "threadId": self.thread_id,
+            "text": self.text,
+            "mentioned": self.mentioned,
+            "replyToBot": self.reply_to_bot,
+            "timestampMs": self.timestamp_ms,
+        })
+    }
 }
 
 /// A message the gateway asks a channel to send.

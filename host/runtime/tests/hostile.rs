@@ -755,14 +755,22 @@ async fn a_reused_connection_never_skips_the_address_check() {
         .await;
     let url = format!("http://pooled.test:{port}/hello");
     for _ in 0..3 {
-        let out = attack(&harness, &plugin, json!({"op": "http", "url": url})).await.unwrap();
+        let out = attack(&harness, &plugin, json!({"op": "http", "url": url}))
+            .await
+            .unwrap();
         assert_eq!(out["status"], 200, "{out}");
     }
     assert_eq!(server.hits().len(), 3);
     // The name now points at an address the grant does not cover: an idle connection to the
     // old address exists, and it must not carry the request.
     *dns.0.lock().unwrap() = vec!["127.0.0.2".parse().unwrap()];
-    let out = attack(&harness, &plugin, json!({"op": "http", "url": url})).await.unwrap();
+    let out = attack(&harness, &plugin, json!({"op": "http", "url": url}))
+        .await
+        .unwrap();
     assert!(error_starts(&out, "request denied"), "{out}");
-    assert_eq!(server.hits().len(), 3, "the request went out over the pooled connection");
+    assert_eq!(
+        server.hits().len(),
+        3,
+        "the request went out over the pooled connection"
+    );
 }

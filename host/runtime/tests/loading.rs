@@ -8,8 +8,9 @@ mod common;
 use std::os::unix::fs::PermissionsExt;
 
 use common::{HELLO_MANIFEST, Harness, context, hostile_manifest};
+use openclaw_runtime::LoadError;
 use openclaw_runtime::cache::CacheOutcome;
-use openclaw_runtime::{LoadError, sha256_hex};
+use openclaw_state::ids::sha256_hex;
 use openclaw_test_support::{TestServer, build_guest, plugin_dir};
 use serde_json::json;
 

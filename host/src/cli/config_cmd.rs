@@ -9,10 +9,12 @@ use openclaw_core::config::validate::{closest, keys_at, schema_at};
 use openclaw_core::security::redact::mask_value;
 use serde_json::{Value, json};
 
-use super::output::{fail, failure_json, issues_json, plural, print_issues, print_json};
-use super::{Context, EXIT_FAILED, EXIT_OK, init_logging};
 use crate::config::edit::{self, EditError};
 use crate::config::{self, LoadFailure, Loaded, Origin};
+use crate::context::Context;
+use crate::exit::{EXIT_FAILED, EXIT_OK};
+use crate::logging::setup::{init_logging, init_logging_with};
+use crate::output::{fail, failure_json, issues_json, plural, print_issues, print_json};
 use crate::secrets;
 
 #[derive(Debug, Subcommand)]
@@ -168,7 +170,7 @@ fn validate(ctx: &Context, args: ValidateArgs) -> u8 {
         resolved_values = resolved;
     }
     let extra: Vec<&str> = resolved_values.exposed_values().collect();
-    let redactor = super::init_logging_with(ctx, Some(&loaded), &extra);
+    let redactor = init_logging_with(ctx, Some(&loaded), &extra);
     tracing::info!(path = %loaded.path().display(), valid = loaded.is_valid(), "config validated");
     for error in &mut secret_errors {
         error.message = redactor.redact(&error.message).into_owned();

@@ -13,14 +13,14 @@ use openclaw_core::plugins::grants::Decision;
 use openclaw_core::plugins::selection::is_identity_refusal;
 use serde_json::{Value, json};
 
-use super::output::{fail, print_json};
-use super::{Context, EXIT_FAILED, EXIT_OK, init_logging};
 use crate::config::{self, edit};
+use crate::context::Context;
+use crate::exit::{EXIT_FAILED, EXIT_OK};
+use crate::gateway::token::new_token;
+use crate::logging::setup::init_logging;
+use crate::output::{fail, print_json};
 use crate::plugins::discover::discover;
 use crate::state::current_uid;
-
-/// Random bytes in a generated gateway token (printed as hex: 48 characters), as OpenClaw does.
-pub const TOKEN_BYTES: usize = 24;
 
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
@@ -39,13 +39,6 @@ pub fn run(ctx: &Context, args: DoctorArgs) -> u8 {
     } else {
         checks(ctx, args.json)
     }
-}
-
-/// A fresh token from the operating system's CSPRNG.
-pub fn new_token() -> Result<String, getrandom::Error> {
-    let mut bytes = [0u8; TOKEN_BYTES];
-    getrandom::fill(&mut bytes)?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 fn generate_token(ctx: &Context, json_mode: bool) -> u8 {

@@ -7,10 +7,11 @@ use std::time::{Duration, Instant};
 use clap::{Args, Subcommand};
 use serde_json::json;
 
-use super::output::{fail, print_json};
-use super::{Context, EXIT_FAILED, EXIT_OK};
+use crate::context::Context;
+use crate::exit::{EXIT_FAILED, EXIT_OK};
 use crate::gateway::run::{self, RunOptions};
 use crate::gateway::runfile;
+use crate::output::{fail, print_json};
 use crate::state::StateLock;
 
 /// `openclaw gateway` alone runs the gateway, as in OpenClaw.

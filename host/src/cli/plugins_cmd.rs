@@ -12,13 +12,17 @@ use openclaw_core::plugins::selection::{ForeignPlugin, Selected, Warning};
 use openclaw_runtime::{CallContext, ChannelInstance, PluginSource};
 use serde_json::{Value, json};
 
-use super::output::{fail, print_json};
-use super::{Context, EXIT_FAILED, EXIT_OK, EXIT_USAGE};
 use crate::config::{self, Loaded};
+use crate::context::Context;
+use crate::exit::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
+use crate::logging::setup::{init_logging, init_logging_with};
+use crate::output::{fail, print_json};
 use crate::plugins::discover::discover;
 use crate::plugins::install::{self, InstallRequest};
-use crate::plugins::package;
+use crate::plugins::listing::{foreign_json, selected_json, status_of, warning_json};
+use crate::plugins::{manifest_file, package};
 use crate::secrets;
+use crate::state::ids::random_hex;
 
 #[derive(Debug, Subcommand)]
 pub enum PluginsCommand {
@@ -211,7 +215,7 @@ pub fn run(ctx: &Context, command: PluginsCommand) -> u8 {
 /// Loads a valid config (a missing file means defaults) or reports why not, and starts logging.
 fn valid_config(ctx: &Context, json_mode: bool) -> Result<(Loaded, Config), u8> {
     let (loaded, config) = config_only(ctx, json_mode)?;
-    super::init_logging(ctx, Some(&loaded));
+    init_logging(ctx, Some(&loaded));
     Ok((loaded, config))
 }
 
@@ -221,7 +225,7 @@ fn config_only(ctx: &Context, json_mode: bool) -> Result<(Loaded, Config), u8> {
     let loaded = match config::load(&ctx.paths, &ctx.env) {
         Ok(loaded) => loaded,
         Err(failure) => {
-            super::init_logging(ctx, None);
+            init_logging(ctx, None);
             fail(
                 json_mode,
                 &format!("{}: {}", failure.path.display(), failure.issue.message),
@@ -231,7 +235,7 @@ fn config_only(ctx: &Context, json_mode: bool) -> Result<(Loaded, Config), u8> {
         }
     };
     let Some(config) = loaded.config().cloned() else {
-        super::init_logging(ctx, Some(&loaded));
+        init_logging(ctx, Some(&loaded));
         let problems: Vec<String> = loaded
             .issues()
             .filter(|i| i.severity == openclaw_core::config::issue::Severity::Error)
@@ -249,65 +253,6 @@ fn config_only(ctx: &Context, json_mode: bool) -> Result<(Loaded, Config), u8> {
         return Err(EXIT_FAILED);
     };
     Ok((loaded, config))
-}
-
-fn status_of(selected: &Selected) -> (&'static str, Option<String>, Option<String>) {
-    match &selected.decision {
-        Decision::Load(_) => ("loads", None, None),
-        Decision::Refuse(r) => (r.code, Some(r.reason.clone()), Some(r.fix.clone())),
-    }
-}
-
-/// A discovered WebAssembly plugin as `plugins list --json` and the gateway's `plugins.list`
-/// show it.
-pub(crate) fn selected_json(selected: &Selected) -> Value {
-    let (status, reason, fix) = status_of(selected);
-    let manifest = selected.candidate.manifest.as_ref().ok();
-    json!({
-        "id": selected.candidate.id,
-        "name": manifest.map(|m| m.display_name().to_string()),
-        "version": manifest.map(|m| m.version.to_string()),
-        "kind": manifest.map(|m| m.kind.as_str()),
-        "api": manifest.map(|m| m.api.to_string()),
-        "format": "wasm",
-        "origin": selected.candidate.origin.as_str(),
-        "dir": selected.candidate.dir,
-        "status": status,
-        "loads": status == "loads",
-        "reason": reason,
-        "fix": fix,
-        "pinnedSha256": selected.pinned_sha256,
-        "duplicates": selected
-            .duplicates
-            .iter()
-            .map(|c| json!({"origin": c.origin.as_str(), "dir": c.dir}))
-            .collect::<Vec<_>>(),
-    })
-}
-
-/// An OpenClaw JavaScript plugin, in the same shape: present, never loading, and why.
-pub(crate) fn foreign_json(plugin: &ForeignPlugin, plugins: &PluginsConfig) -> Value {
-    let refusal = plugin.refusal(plugins);
-    json!({
-        "id": plugin.id,
-        "name": plugin.name,
-        "version": plugin.version,
-        "kind": null,
-        "api": null,
-        "format": "openclaw-js",
-        "origin": plugin.origin.as_str(),
-        "dir": plugin.dir,
-        "status": refusal.code,
-        "loads": false,
-        "reason": refusal.reason,
-        "fix": refusal.fix,
-        "pinnedSha256": null,
-        "duplicates": [],
-    })
-}
-
-pub(crate) fn warning_json(warning: &Warning) -> Value {
-    json!({"code": warning.code, "message": warning.message, "fix": warning.fix})
 }
 
 /// Warnings on stderr, so they reach the operator without disturbing the table on stdout.
@@ -782,12 +727,6 @@ fn pack_cmd(args: PackArgs) -> u8 {
     }
 }
 
-fn read_manifest(dir: &Path) -> Result<Manifest, String> {
-    let path = dir.join(MANIFEST_FILE);
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    Manifest::parse(&text, &path.display().to_string()).map_err(|e| e.to_string())
-}
-
 /// The grant a plugin author gets from `plugins run`: what the manifest requests, narrowed by
 /// the operator's entry for it when there is one, plus the private networks passed on the
 /// command line. `plugins.deny` still applies, and the operator's secrets are bound only with
@@ -825,14 +764,14 @@ fn run_cmd(ctx: &Context, args: RunArgs) -> u8 {
     // Resolve SecretRefs first so the log scrubs their values from the first line on.
     let (resolved, errors) = secrets::resolve_all(&config, &loaded.checked.resolved, &ctx.env);
     let extra: Vec<&str> = resolved.exposed_values().collect();
-    super::init_logging_with(ctx, Some(&loaded), &extra);
+    init_logging_with(ctx, Some(&loaded), &extra);
     for error in errors {
         tracing::warn!("secret not resolved: {error}");
     }
-    let manifest = match read_manifest(&args.dir) {
-        Ok(m) => m,
+    let manifest = match manifest_file::read(&args.dir) {
+        Ok(file) => file.manifest,
         Err(e) => {
-            fail(args.json, &e, None);
+            fail(args.json, &e.to_string(), None);
             return EXIT_FAILED;
         }
     };
@@ -1006,9 +945,7 @@ struct RunDir(PathBuf);
 impl RunDir {
     fn new() -> std::io::Result<Self> {
         use std::os::unix::fs::DirBuilderExt;
-        let mut random = [0u8; 8];
-        getrandom::fill(&mut random).map_err(|e| std::io::Error::other(e.to_string()))?;
-        let name: String = random.iter().map(|b| format!("{b:02x}")).collect();
+        let name = random_hex(8).map_err(|e| std::io::Error::other(e.to_string()))?;
         let dir = std::env::temp_dir().join(format!("openclaw-run-{name}"));
         std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
         Ok(Self(dir))
@@ -1041,7 +978,7 @@ async fn run_channel(plugin: std::sync::Arc<openclaw_runtime::LoadedPlugin>, pol
             return EXIT_FAILED;
         }
         while let Some(m) = rx.try_recv() {
-            delivered.push(crate::gateway::inbox::inbound_json(&m));
+            delivered.push(m.to_json());
         }
     }
     print_json(&json!({"ok": true, "polls": polls, "delivered": delivered}));

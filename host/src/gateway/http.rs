@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 use super::Gateway;
 use super::guard::{Denied, HttpCredential};
 use super::serve::Admission;
+use crate::state::ids::random_hex;
 
 /// Largest request body accepted (tool arguments, webhook payloads).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -204,16 +205,14 @@ async fn tools_invoke(
 
 /// A random id for calls (16 hex characters from the OS CSPRNG).
 pub fn uuid_like() -> String {
-    let mut bytes = [0u8; 8];
-    if getrandom::fill(&mut bytes).is_err() {
+    random_hex(8).unwrap_or_else(|_| {
         // Ids only label logs; a clock-based fallback is fine.
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos())
             .unwrap_or_default();
-        return format!("{nanos:016x}");
-    }
-    hex::encode(bytes)
+        format!("{nanos:016x}")
+    })
 }
 
 async fn webhook_route(

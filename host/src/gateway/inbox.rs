@@ -13,24 +13,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 
 use openclaw_runtime::InboundMessage;
-use serde_json::{Value, json};
-
-/// The message as JSON (the shape `openclaw plugins run --polls` prints too).
-pub fn inbound_json(message: &InboundMessage) -> Value {
-    json!({
-        "accountId": message.account_id,
-        "chatType": message.chat_type.as_str(),
-        "chatId": message.chat_id,
-        "senderId": message.sender_id,
-        "senderName": message.sender_name,
-        "messageId": message.message_id,
-        "threadId": message.thread_id,
-        "text": message.text,
-        "mentioned": message.mentioned,
-        "replyToBot": message.reply_to_bot,
-        "timestampMs": message.timestamp_ms,
-    })
-}
+use serde_json::json;
 
 /// Largest inbox file of one channel before it is rotated.
 pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
@@ -102,7 +85,7 @@ impl Inbox {
     /// Appends one message durably, rotating first when the file would pass its cap.
     pub fn append(&self, channel: &str, message: &InboundMessage) -> std::io::Result<()> {
         crate::state::ensure_private_dir(&self.dir).map_err(std::io::Error::other)?;
-        let mut line = json!({"channel": channel, "message": inbound_json(message)}).to_string();
+        let mut line = json!({"channel": channel, "message": message.to_json()}).to_string();
         line.push('\n');
         let path = self.path_for(channel);
         let size = std::fs::symlink_metadata(&path).map(|m| m.len()).unwrap_or(0);

@@ -12,6 +12,7 @@ pub mod plugins;
 pub mod run;
 pub mod runfile;
 pub mod serve;
+pub mod token;
 pub mod ws;
 
 use std::path::PathBuf;

@@ -2,7 +2,7 @@
 //! started with their pollers and webhook routes. A plugin that fails to load is reported (in
 //! `plugins.list`, `health` and the log) and the gateway serves everyone else; a tool name two
 //! plugins provide is served by neither, and a channel whose first start fails is retried with
-//! the channel backoff.
+//! the channel backoff. Once plugins are loaded, the compile cache is pruned to what they use.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -13,12 +13,13 @@ use openclaw_core::plugins::grants::Decision;
 use openclaw_core::plugins::manifest::PluginKind;
 use openclaw_core::plugins::selection::{Discovery, is_identity_refusal};
 use openclaw_core::plugins::tool_names::{self, ToolAssignment};
+use openclaw_runtime::cache::CacheDir;
 use openclaw_runtime::{ChannelInstance, InboundMessage, InboundReceiver, LoadedPlugin, Runtime};
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
 use super::inbox::Inbox;
-use crate::cli::plugins_cmd::{foreign_json, selected_json};
+use crate::plugins::listing::{foreign_json, selected_json};
 use crate::plugins::loader;
 use crate::secrets::ResolvedSecrets;
 use crate::state::{Env, StatePaths};
@@ -116,8 +117,12 @@ impl Plugins {
         let selected = &discovery.plugins;
         let foreign: Vec<Value> = discovery.foreign.iter().map(|f| foreign_json(f, &settings)).collect();
         let mut plugins = Self::default();
+        // The digests the install records pin stay cached even while their plugin does not load.
+        let mut in_use: Vec<String> = selected.iter().filter_map(|s| s.pinned_sha256.clone()).collect();
+        let cache = CacheDir::under_state_dir(&paths.state_dir);
         if selected.iter().all(|s| s.grant().is_none()) {
             plugins.listing = selected.iter().map(selected_json).chain(foreign).collect();
+            report_pruned(cache.prune(&in_use, None));
             return plugins;
         }
         let runtime = match loader::runtime(paths) {
@@ -126,6 +131,7 @@ impl Plugins {
                 tracing::error!("plugin runtime unavailable, no plugin will run: {e}");
                 plugins.listing = selected.iter().map(selected_json).chain(foreign).collect();
                 plugins.failed = selected.iter().filter(|s| s.grant().is_some()).count();
+                report_pruned(cache.prune(&in_use, None));
                 return plugins;
             }
         };
@@ -142,6 +148,8 @@ impl Plugins {
                 None => None,
             });
         }
+        in_use.extend(loaded.iter().flatten().flatten().map(|p| p.sha256.clone()));
+        report_pruned(runtime.cache().prune(&in_use));
         let provided: Vec<(String, Vec<String>)> = loaded
             .iter()
             .flatten()
@@ -259,6 +267,14 @@ enum Started {
     ToolsWithheld(Vec<String>),
     /// A channel whose first start failed; its poller retries.
     Retrying(String),
+}
+
+/// Nothing else removes compiled code a plugin no longer uses (an update leaves the old
+/// digest's, an engine upgrade all of them), so the count is worth a line.
+fn report_pruned(removed: usize) {
+    if removed > 0 {
+        tracing::info!(removed, "removed {removed} compile cache files no plugin uses");
+    }
 }
 
 /// Logs what discovery found that the operator must act on.

@@ -15,21 +15,22 @@ use openclaw_core::gateway::bind::{BindRequest, HostFacts};
 use openclaw_core::gateway::plan::{AuthPlan, StartInputs, StartPlan, plan_start};
 use openclaw_core::gateway::rate_limit::RateLimitSettings;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
 use super::guard::Guard;
 use super::plugins::Plugins;
 use super::runfile::{self, RunInfo};
+use super::token::new_token;
 use super::{Gateway, GatewayParts};
-use crate::cli::Context;
-use crate::cli::output::print_issues;
 use crate::config::{self, edit};
+use crate::context::Context;
+use crate::exit::{EXIT_CONFIG, EXIT_FAILED, EXIT_OK, EXIT_USAGE};
+use crate::logging::setup::init_logging_gateway;
+use crate::output::print_issues;
 use crate::secrets::{self, ResolvedSecrets};
 use crate::state::StateLock;
+use crate::state::ids::sha256_hex;
 
-/// `EX_CONFIG`: the config does not allow starting (OpenClaw uses the same code).
-pub const EXIT_CONFIG: u8 = 78;
 /// How long a stop waits for in-flight work before closing anyway.
 pub const DRAIN_LIMIT: Duration = Duration::from_secs(30);
 /// How long a request body may take to arrive (`OPENCLAW_BODY_TIMEOUT_MS`).
@@ -137,7 +138,7 @@ fn first_run(
         }
     };
     let token = match plan.auth {
-        AuthPlan::GenerateToken => match crate::cli::doctor::new_token() {
+        AuthPlan::GenerateToken => match new_token() {
             Ok(token) => Some(token),
             Err(e) => return Err(refuse(&format!("the operating system's random source failed: {e}"))),
         },
@@ -189,7 +190,7 @@ pub fn run(ctx: &Context, options: RunOptions) -> u8 {
         Ok(bind) => bind,
         Err(message) => {
             eprintln!("error: --bind: {message}");
-            return crate::cli::EXIT_USAGE;
+            return EXIT_USAGE;
         }
     };
     let facts = host_facts();
@@ -242,7 +243,7 @@ pub fn run(ctx: &Context, options: RunOptions) -> u8 {
         Ok(plan) => plan,
         Err(refusal) => return refuse(&refusal.to_string()),
     };
-    let redactor = crate::cli::init_logging_gateway(ctx, &loaded, &resolved);
+    let redactor = init_logging_gateway(ctx, &loaded, &resolved);
     for error in &secret_errors {
         tracing::warn!("{}: {}", error.path, redactor.redact(&error.message));
     }
@@ -253,7 +254,7 @@ pub fn run(ctx: &Context, options: RunOptions) -> u8 {
     let auth = match &plan.auth {
         AuthPlan::Ready(auth) => auth.clone(),
         AuthPlan::GenerateToken => {
-            let token = match crate::cli::doctor::new_token() {
+            let token = match new_token() {
                 Ok(t) => t,
                 Err(e) => return refuse(&format!("the operating system's random source failed: {e}")),
             };
@@ -284,18 +285,18 @@ pub fn run(ctx: &Context, options: RunOptions) -> u8 {
             eprintln!(
                 "  one gateway per state directory: stop the other one (`openclaw gateway stop`) or set OPENCLAW_STATE_DIR"
             );
-            return crate::cli::EXIT_FAILED;
+            return EXIT_FAILED;
         }
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
-            return crate::cli::EXIT_FAILED;
+            return EXIT_FAILED;
         }
     };
     let config_hash = std::fs::read(&ctx.paths.config_path)
-        .map(|bytes| hex::encode(Sha256::digest(&bytes)))
+        .map(|bytes| sha256_hex(&bytes))
         .unwrap_or_default();
     let redacted_config = redacted_document(&loaded.merged);
     let code = runtime.block_on(serve(ctx, config, plan, auth, resolved, config_hash, redacted_config));
@@ -340,7 +341,7 @@ async fn serve(
             return if e.kind() == std::io::ErrorKind::AddrNotAvailable {
                 EXIT_CONFIG
             } else {
-                crate::cli::EXIT_FAILED
+                EXIT_FAILED
             };
         }
     };
@@ -430,7 +431,7 @@ async fn serve(
             DRAIN_LIMIT.as_secs()
         );
     }
-    crate::cli::EXIT_OK
+    EXIT_OK
 }
 
 async fn wait_for_stop_signal() {

@@ -5,13 +5,12 @@ use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+use super::manifest_file;
+use crate::state::{Env, StatePaths, current_uid, expand_home};
 use openclaw_core::config::parse::parse_value;
 use openclaw_core::config::schema::Config;
-use openclaw_core::plugins::manifest::{MANIFEST_FILE, Manifest};
+use openclaw_core::plugins::manifest::MANIFEST_FILE;
 use openclaw_core::plugins::selection::{self, Candidate, Discovery, ForeignPlugin, Origin, same_dir};
-use openclaw_runtime::sha256_hex;
-
-use crate::state::{Env, StatePaths, current_uid, expand_home};
 
 /// The manifest of an OpenClaw JavaScript plugin.
 pub const OPENCLAW_JS_MANIFEST: &str = "openclaw.plugin.json";
@@ -87,13 +86,11 @@ pub fn unsafe_reason(path: &Path) -> Option<String> {
 fn candidate(origin: Origin, dir: &Path) -> Candidate {
     let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
     let manifest_path = dir.join(MANIFEST_FILE);
-    // One read: the digest is of exactly the bytes the manifest is parsed from.
-    let bytes = fs::read(&manifest_path).map_err(|e| format!("cannot read: {e}"));
-    let manifest_sha256 = bytes.as_ref().ok().map(|b| sha256_hex(b));
-    let manifest = bytes.and_then(|bytes| {
-        let text = String::from_utf8(bytes).map_err(|_| "it is not UTF-8 text".to_string())?;
-        Manifest::parse(&text, MANIFEST_FILE).map_err(|e| e.to_string())
-    });
+    // One read: the digest is of exactly the bytes the manifest is parsed from. The refusal
+    // names the file itself, so only the problem is kept.
+    let read = manifest_file::read(&dir);
+    let manifest_sha256 = read.as_ref().ok().map(|file| file.sha256.clone());
+    let manifest = read.map(|file| file.manifest).map_err(|e| e.problem());
     let id = match &manifest {
         Ok(m) => m.id.clone(),
         Err(_) => dir_name(&dir),

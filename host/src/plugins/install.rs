@@ -21,12 +21,15 @@ use openclaw_core::plugins::grants::{Decision, decide};
 use openclaw_core::plugins::install_policy::{NewSource, load_check_grant, may_replace};
 use openclaw_core::plugins::manifest::{MANIFEST_FILE, Manifest, api_compatible, host_api};
 use openclaw_core::plugins::tool_names::{install_clash_message, installed_clash};
-use openclaw_runtime::{PluginSource, sha256_hex};
+use openclaw_runtime::PluginSource;
+use openclaw_runtime::cache::CacheDir;
 use serde_json::{Map, Value, json};
 
 use super::discover::extensions_dir;
+use super::manifest_file;
 use super::package::{PackageError, Staged, StagingDir, is_archive, stage};
 use crate::config::edit::{EditError, modify};
+use crate::state::ids::{random_hex, sha256_hex};
 use crate::state::{Env, StateLock, StatePaths, ensure_private_dir};
 
 #[derive(Debug, thiserror::Error)]
@@ -334,9 +337,7 @@ pub fn install(
         })?;
     check_tool_names(config, &id, &tools).map_err(InstallError::Other)?;
 
-    let manifest_sha256 = read_regular(&staged.dir.join(MANIFEST_FILE))
-        .map(|bytes| sha256_hex(&bytes))
-        .map_err(InstallError::Other)?;
+    let manifest_sha256 = staged.manifest_sha256.clone();
     if request.link {
         // The directory is used in place: what is recorded must be what is there.
         let in_place = read_regular(&source.join(MANIFEST_FILE)).map_err(InstallError::Other)?;
@@ -352,9 +353,7 @@ pub fn install(
     let mut aside: Option<PathBuf> = None;
     if !request.link {
         if install_path.exists() {
-            let mut random = [0u8; 4];
-            getrandom::fill(&mut random).map_err(other)?;
-            let suffix: String = random.iter().map(|b| format!("{b:02x}")).collect();
+            let suffix = random_hex(4).map_err(other)?;
             let backup = ext.join(format!(".{id}.previous-{suffix}"));
             fs::rename(&install_path, &backup).map_err(other)?;
             aside = Some(backup);
@@ -490,27 +489,12 @@ pub fn uninstall(
         });
     let data = paths.state_dir.join("plugins").join("data").join(id);
     let delete_data = (!keep_files && data.is_dir()).then_some(data);
-    let delete_cached: Vec<PathBuf> = match (keep_files, record.as_ref().and_then(|r| r.sha256.clone())) {
-        (false, Some(sha)) => {
-            let cache = paths.state_dir.join("plugins").join("cache");
-            let mut files: Vec<PathBuf> = fs::read_dir(&cache)
-                .into_iter()
-                .flatten()
-                .flatten()
-                .map(|e| e.path())
-                .filter(|p| {
-                    p.file_name()
-                        .is_some_and(|n| n.to_string_lossy().starts_with(&format!("{sha}-")))
-                })
-                .collect();
-            let memo = cache.join("verified").join(&sha);
-            if memo.exists() {
-                files.push(memo);
-            }
-            files
-        }
-        _ => Vec::new(),
-    };
+    let cache = CacheDir::under_state_dir(&paths.state_dir);
+    let cached_sha256 = record.as_ref().and_then(|r| r.sha256.clone()).filter(|_| !keep_files);
+    let delete_cached = cached_sha256
+        .as_deref()
+        .map(|sha| cache.files_of(sha))
+        .unwrap_or_default();
     if changes.is_empty() && delete_dir.is_none() {
         return Err(InstallError::Other(format!(
             "\"{id}\" is not installed (no plugins.installs.{id}, entry or directory in {})",
@@ -549,8 +533,8 @@ pub fn uninstall(
         if let Some(dir) = &delete_data {
             fs::remove_dir_all(dir).map_err(|e| other(format!("deleting {}: {e}", dir.display())))?;
         }
-        for file in &delete_cached {
-            let _ = fs::remove_file(file);
+        if let Some(sha) = &cached_sha256 {
+            cache.forget(sha);
         }
     }
     Ok(Removal {
@@ -608,9 +592,8 @@ pub fn verify(config: Option<&Config>, ids: &[String]) -> Result<Vec<Verificatio
         };
         let result = (|| -> Result<(), String> {
             let dir = PathBuf::from(record.install_path.as_deref().ok_or("the record has no installPath")?);
-            let manifest_bytes = fs::read(dir.join(MANIFEST_FILE)).map_err(|e| format!("manifest: {e}"))?;
-            let text = String::from_utf8(manifest_bytes.clone()).map_err(|_| "the manifest is not UTF-8 text")?;
-            let manifest = Manifest::parse(&text, MANIFEST_FILE).map_err(|e| e.to_string())?;
+            let manifest_file = manifest_file::read(&dir).map_err(|e| e.to_string())?;
+            let manifest = &manifest_file.manifest;
             let bytes = fs::read(dir.join(&manifest.component.file)).map_err(|e| format!("component: {e}"))?;
             let actual = sha256_hex(&bytes);
             v.actual_sha256 = Some(actual.clone());
@@ -624,8 +607,8 @@ pub fn verify(config: Option<&Config>, ids: &[String]) -> Result<Vec<Verificatio
                 ));
             }
             if let Some(recorded_manifest) = &record.manifest_sha256 {
-                let actual_manifest = sha256_hex(&manifest_bytes);
-                if &actual_manifest != recorded_manifest {
+                let actual_manifest = &manifest_file.sha256;
+                if actual_manifest != recorded_manifest {
                     return Err(format!(
                         "the manifest changed since it was installed or pinned (sha256 {actual_manifest}, recorded \
                          {recorded_manifest}); review it, then reinstall or `openclaw plugins pin {id}`"

@@ -2,5 +2,7 @@
 
 pub mod discover;
 pub mod install;
+pub mod listing;
 pub mod loader;
+pub mod manifest_file;
 pub mod package;

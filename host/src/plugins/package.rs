@@ -11,13 +11,14 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Component, Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use crate::state::ids::{random_hex, sha256_hex};
+use crate::state::{DIR_MODE, FILE_MODE, ensure_private_dir};
 use flate2::Compression;
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 use openclaw_core::plugins::manifest::{MANIFEST_FILE, Manifest};
-use openclaw_runtime::sha256_hex;
 
-use crate::state::{DIR_MODE, FILE_MODE, ensure_private_dir};
+use super::manifest_file::{self, ManifestFileError};
 
 /// Largest package, unpacked.
 pub const MAX_PACKAGE_BYTES: u64 = 256 * 1024 * 1024;
@@ -28,6 +29,8 @@ pub const MAX_ENTRIES: usize = 10_000;
 pub enum PackageError {
     #[error("{0}")]
     Invalid(String),
+    #[error(transparent)]
+    Manifest(#[from] ManifestFileError),
     #[error("{action} {path}: {source}")]
     Io {
         action: &'static str,
@@ -68,6 +71,8 @@ fn safe_relative(path: &Path) -> bool {
 pub struct Staged {
     pub dir: PathBuf,
     pub manifest: Manifest,
+    /// SHA-256 of the staged manifest's bytes.
+    pub manifest_sha256: String,
     pub sha256: String,
 }
 
@@ -75,17 +80,6 @@ impl Staged {
     pub fn component_path(&self) -> PathBuf {
         self.dir.join(&self.manifest.component.file)
     }
-}
-
-fn read_manifest(dir: &Path) -> Result<Manifest, PackageError> {
-    let path = dir.join(MANIFEST_FILE);
-    let text = fs::read_to_string(&path).map_err(|e| {
-        PackageError::Invalid(format!(
-            "{} has no {MANIFEST_FILE} ({e}); is this a plugin directory or package?",
-            dir.display()
-        ))
-    })?;
-    Manifest::parse(&text, &path.display().to_string()).map_err(|e| PackageError::Invalid(e.to_string()))
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), PackageError> {
@@ -108,7 +102,7 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), PackageError> {
 
 /// Copies the package files of plugin directory `source` into `staging` (which must not exist).
 pub fn stage_dir(source: &Path, staging: &Path) -> Result<Staged, PackageError> {
-    let manifest = read_manifest(source)?;
+    let manifest = manifest_file::read(source)?.manifest;
     let component = manifest.component.file.clone();
     let mut total = 0u64;
     let mut count = 0usize;
@@ -155,7 +149,8 @@ pub fn stage_dir(source: &Path, staging: &Path) -> Result<Staged, PackageError> 
 }
 
 fn finish_staging(staging: &Path) -> Result<Staged, PackageError> {
-    let manifest = read_manifest(staging)?;
+    let manifest_file = manifest_file::read(staging)?;
+    let manifest = manifest_file.manifest;
     let component = staging.join(&manifest.component.file);
     let bytes = fs::read(&component).map_err(|e| {
         PackageError::Invalid(format!(
@@ -166,6 +161,7 @@ fn finish_staging(staging: &Path) -> Result<Staged, PackageError> {
     Ok(Staged {
         dir: staging.to_path_buf(),
         sha256: sha256_hex(&bytes),
+        manifest_sha256: manifest_file.sha256,
         manifest,
     })
 }
@@ -244,12 +240,13 @@ pub fn stage_archive(source: &Path, staging: &Path) -> Result<Staged, PackageErr
             "{MANIFEST_FILE} must be at the top of the package or in its single top-level directory"
         )));
     }
-    let manifest_text = files
+    let manifest_member = manifest_at.join(MANIFEST_FILE);
+    let manifest_bytes = files
         .iter()
-        .find(|(p, _)| *p == manifest_at.join(MANIFEST_FILE))
-        .map(|(_, b)| String::from_utf8_lossy(b).into_owned())
-        .unwrap_or_default();
-    let manifest = Manifest::parse(&manifest_text, MANIFEST_FILE).map_err(|e| PackageError::Invalid(e.to_string()))?;
+        .find(|(p, _)| *p == manifest_member)
+        .map(|(_, b)| b.as_slice())
+        .ok_or_else(|| PackageError::Invalid(format!("{} contains no {MANIFEST_FILE}", source.display())))?;
+    let manifest = manifest_file::parse(manifest_bytes, &source.join(&manifest_member))?.manifest;
     // Only package files are installed; anything else an archive carries is left out.
     for (path, bytes) in files {
         let Ok(relative) = path.strip_prefix(&manifest_at) else {
@@ -399,8 +396,8 @@ fn append(builder: &mut tar::Builder<GzEncoder<File>>, path: &str, bytes: &[u8])
 /// Packs plugin directory `dir` into a package archive, building it first unless `build` is
 /// false. The archive goes to `out` (default `<dir>/dist/<id>-<version>.tar.gz`).
 pub fn pack(dir: &Path, out: Option<&Path>, build: bool) -> Result<Packed, PackageError> {
-    let manifest = read_manifest(dir)?;
-    let manifest_text = fs::read_to_string(dir.join(MANIFEST_FILE)).map_err(io_err("reading", dir))?;
+    let manifest_file = manifest_file::read(dir)?;
+    let manifest = manifest_file.manifest;
     let component_path = if build {
         build_component(dir)?
     } else {
@@ -413,20 +410,20 @@ pub fn pack(dir: &Path, out: Option<&Path>, build: bool) -> Result<Packed, Packa
         ))
     })?;
     let digest = sha256_hex(&component);
-    let packed_manifest = manifest_with_digest(&manifest_text, &digest);
-    let reparsed =
-        Manifest::parse(&packed_manifest, MANIFEST_FILE).map_err(|e| PackageError::Invalid(e.to_string()))?;
-    if reparsed.component.sha256.as_deref() != Some(digest.as_str()) {
-        return Err(PackageError::Invalid(
-            "could not record the digest in the manifest".into(),
-        ));
-    }
     let archive = match out {
         Some(out) => out.to_path_buf(),
         None => dir
             .join("dist")
             .join(format!("{}-{}.tar.gz", manifest.id, manifest.version)),
     };
+    let packed_manifest = manifest_with_digest(&manifest_file.text, &digest);
+    let packed_path = archive.join(&manifest.id).join(MANIFEST_FILE);
+    let reparsed = manifest_file::parse(packed_manifest.as_bytes(), &packed_path)?.manifest;
+    if reparsed.component.sha256.as_deref() != Some(digest.as_str()) {
+        return Err(PackageError::Invalid(
+            "could not record the digest in the manifest".into(),
+        ));
+    }
     if let Some(parent) = archive.parent().filter(|p| !p.as_os_str().is_empty()) {
         fs::create_dir_all(parent).map_err(io_err("creating", parent))?;
     }
@@ -507,9 +504,7 @@ pub struct StagingDir {
 impl StagingDir {
     pub fn beside(parent: &Path, id_hint: &str) -> Result<Self, PackageError> {
         ensure_private_dir(parent).map_err(|e| PackageError::Invalid(e.to_string()))?;
-        let mut random = [0u8; 6];
-        getrandom::fill(&mut random).map_err(|e| PackageError::Invalid(format!("no randomness: {e}")))?;
-        let suffix: String = random.iter().map(|b| format!("{b:02x}")).collect();
+        let suffix = random_hex(6).map_err(|e| PackageError::Invalid(format!("no randomness: {e}")))?;
         Ok(Self {
             path: parent.join(format!(".staging-{id_hint}-{suffix}")),
             keep: false,

@@ -6,6 +6,10 @@
 //! it). Writes go to a temporary file in the same directory, are fsynced, renamed over the target
 //! and the directory is fsynced: a crash at any point leaves either the old file or the new one,
 //! never a mix.
+//!
+//! [`ids`] holds the hex, digest and random-id helpers the runtime and the host share.
+
+pub mod ids;
 
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};

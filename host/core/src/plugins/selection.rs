@@ -63,7 +63,7 @@ pub struct Candidate {
     #[serde(skip)]
     pub manifest: Result<Manifest, String>,
     /// SHA-256 of the manifest file's bytes, the same bytes `manifest` was parsed from (`None`
-    /// when it could not be read).
+    /// when it could not be read or parsed).
     pub manifest_sha256: Option<String>,
     /// Why others could change its files (`None`: it is private enough).
     pub unsafe_reason: Option<String>,
