@@ -137,7 +137,21 @@ mod wasm {
             ch::inbound::deliver(&message).map_err(channel_host_error)
         }
         fn http_send(&mut self, request: &http::Request) -> Result<http::Response, http::HttpError> {
-            crate::http::wasi_send(request)
+            // One host call per request (the `http` interface), not a dozen wasi:http resources.
+            let outgoing = tw::http::Request {
+                method: request.method.as_str().to_string(),
+                url: request.url.clone(),
+                headers: request.headers.clone(),
+                body: request.body.clone().unwrap_or_default(),
+                timeout_ms: request.timeout_ms,
+            };
+            tw::http::fetch(&outgoing)
+                .map(|r| http::Response {
+                    status: r.status,
+                    headers: r.headers,
+                    body: r.body,
+                })
+                .map_err(|e| http::HttpError::from_host(host_error(e)))
         }
     }
 }

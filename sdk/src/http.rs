@@ -206,6 +206,21 @@ impl fmt::Display for HttpError {
 
 impl std::error::Error for HttpError {}
 
+impl HttpError {
+    /// How the gateway's answer to `http.fetch` reads for a plugin (see the WIT: a cap on the
+    /// response starts with "response too large", a timeout with "timed out").
+    pub fn from_host(error: crate::HostError) -> Self {
+        match error {
+            crate::HostError::Denied(m) => Self::Denied(m),
+            crate::HostError::Invalid(m) => Self::Invalid(m),
+            crate::HostError::LimitExceeded(m) if m.starts_with("response too large") => Self::TooLarge(m),
+            crate::HostError::LimitExceeded(m) => Self::LimitExceeded(m),
+            crate::HostError::Failed(m) if m.starts_with("timed out") => Self::Timeout(m),
+            crate::HostError::Failed(m) | crate::HostError::NotAvailable(m) => Self::Failed(m),
+        }
+    }
+}
+
 /// Sends `request` through the gateway, following redirects as browsers do: 303 (and 301/302
 /// after a POST) turn into a GET without a body, 307/308 repeat the request. When a redirect
 /// leaves the original scheme, host and port, credentials are not carried along: the
@@ -325,130 +340,6 @@ pub(crate) fn split_url(url: &str) -> Result<UrlParts, HttpError> {
         authority: authority.to_string(),
         path_with_query: if path.is_empty() { "/".into() } else { path },
     })
-}
-
-#[cfg(target_arch = "wasm32")]
-pub(crate) fn wasi_send(request: &Request) -> Result<Response, HttpError> {
-    use wasip2::http::outgoing_handler;
-    use wasip2::http::types::{
-        ErrorCode, Fields, Method as WMethod, OutgoingBody, OutgoingRequest, RequestOptions, Scheme,
-    };
-    use wasip2::io::streams::StreamError;
-
-    fn code(e: ErrorCode) -> HttpError {
-        match e {
-            ErrorCode::HttpRequestDenied => HttpError::Denied(
-                "the gateway refused this request (host not granted, private address, or a secret not bound to this host)"
-                    .into(),
-            ),
-            ErrorCode::ConnectionTimeout | ErrorCode::ConnectionReadTimeout | ErrorCode::ConnectionWriteTimeout => {
-                HttpError::Timeout("no answer in time".into())
-            }
-            ErrorCode::HttpResponseBodySize(_) | ErrorCode::HttpResponseHeaderSize(_) => {
-                HttpError::TooLarge("the response is over the gateway's cap".into())
-            }
-            ErrorCode::ConnectionLimitReached => HttpError::LimitExceeded(
-                "this call used up its host-call budget (plugins.entries.<id>.limits.hostCalls)".into(),
-            ),
-            // The gateway's refusals carry their reason this way (see the module docs).
-            ErrorCode::InternalError(Some(m)) => {
-                if let Some(reason) = m.strip_prefix(DENIED_PREFIX) {
-                    HttpError::Denied(reason.to_string())
-                } else if let Some(reason) = m.strip_prefix(LIMIT_PREFIX) {
-                    HttpError::LimitExceeded(reason.to_string())
-                } else {
-                    HttpError::Failed(m)
-                }
-            }
-            other => HttpError::Failed(format!("{other:?}")),
-        }
-    }
-
-    let url = split_url(&request.url)?;
-    let headers = Fields::new();
-    for (name, value) in &request.headers {
-        headers
-            .append(name, value.as_bytes())
-            .map_err(|e| HttpError::Invalid(format!("header {name}: {e:?}")))?;
-    }
-    let outgoing = OutgoingRequest::new(headers);
-    let method = match request.method {
-        Method::Get => WMethod::Get,
-        Method::Head => WMethod::Head,
-        Method::Post => WMethod::Post,
-        Method::Put => WMethod::Put,
-        Method::Patch => WMethod::Patch,
-        Method::Delete => WMethod::Delete,
-        Method::Options => WMethod::Options,
-    };
-    let invalid = |what: &str| HttpError::Invalid(format!("invalid {what} in {}", request.url));
-    outgoing.set_method(&method).map_err(|_| invalid("method"))?;
-    let scheme = if url.scheme == "https" {
-        Scheme::Https
-    } else {
-        Scheme::Http
-    };
-    outgoing.set_scheme(Some(&scheme)).map_err(|_| invalid("scheme"))?;
-    outgoing
-        .set_authority(Some(&url.authority))
-        .map_err(|_| invalid("host"))?;
-    outgoing
-        .set_path_with_query(Some(&url.path_with_query))
-        .map_err(|_| invalid("path"))?;
-    let body = outgoing
-        .body()
-        .map_err(|_| HttpError::Failed("request body unavailable".into()))?;
-    let options = RequestOptions::new();
-    if let Some(ms) = request.timeout_ms {
-        let _ = options.set_first_byte_timeout(Some(u64::from(ms) * 1_000_000));
-    }
-    let future = outgoing_handler::handle(outgoing, Some(options)).map_err(code)?;
-    if let Some(bytes) = &request.body {
-        let stream = body
-            .write()
-            .map_err(|_| HttpError::Failed("request body unavailable".into()))?;
-        for chunk in bytes.chunks(4096) {
-            stream
-                .blocking_write_and_flush(chunk)
-                .map_err(|e| HttpError::Failed(format!("writing the body: {e:?}")))?;
-        }
-        drop(stream);
-    }
-    OutgoingBody::finish(body, None).map_err(code)?;
-    let pollable = future.subscribe();
-    pollable.block();
-    let response = future
-        .get()
-        .ok_or_else(|| HttpError::Failed("no response".into()))?
-        .map_err(|_| HttpError::Failed("response already taken".into()))?
-        .map_err(code)?;
-    let status = response.status();
-    let headers = response
-        .headers()
-        .entries()
-        .into_iter()
-        .map(|(k, v)| (k, String::from_utf8_lossy(&v).into_owned()))
-        .collect();
-    let incoming = response
-        .consume()
-        .map_err(|_| HttpError::Failed("response body unavailable".into()))?;
-    let stream = incoming
-        .stream()
-        .map_err(|_| HttpError::Failed("response body unavailable".into()))?;
-    let mut body = Vec::new();
-    loop {
-        match stream.blocking_read(64 * 1024) {
-            Ok(chunk) => body.extend_from_slice(&chunk),
-            Err(StreamError::Closed) => break,
-            Err(StreamError::LastOperationFailed(e)) => {
-                return Err(HttpError::Failed(format!(
-                    "reading the response: {}",
-                    e.to_debug_string()
-                )));
-            }
-        }
-    }
-    Ok(Response { status, headers, body })
 }
 
 #[cfg(test)]

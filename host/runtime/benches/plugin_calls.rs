@@ -245,6 +245,12 @@ fn main() {
         // Egress with a secret in its slot and the echo scrubbed, against a lean local server (the
         // test server records every request, which would dominate the figure).
         let server = EchoServer::start().await;
+        // The floor of this run: the same request from a plain hyper client on a kept-alive
+        // connection polled in the request's task, as the runtime does, with no plugin at all.
+        report(
+            "floor: plain hyper GET, kept alive (no plugin)",
+            server.floor(if quick { 2_000 } else { 10_000 }).await,
+        );
         let secret = "sk-bench-0123456789abcdef0123456789";
         let egress_manifest = format!(
             "id = \"egress\"\nversion = \"0.1.0\"\napi = \"0.1.0\"\nkind = \"tool\"\n[component]\nfile = \"hostile_tool.wasm\"\n\
@@ -407,6 +413,38 @@ impl EchoServer {
             }
         });
         Self { addr, connections }
+    }
+
+    /// Round trips of a plain hyper client to this server on one kept-alive connection.
+    async fn floor(&self, n: usize) -> Vec<Duration> {
+        use http_body_util::BodyExt;
+        let tcp = tokio::net::TcpStream::connect(self.addr).await.unwrap();
+        tcp.set_nodelay(true).unwrap();
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tcp))
+            .await
+            .unwrap();
+        let mut connection = Box::pin(connection);
+        let mut samples = Vec::with_capacity(n);
+        for _ in 0..n + 200 {
+            let started = Instant::now();
+            let request = http::Request::builder()
+                .uri("/echo")
+                .header("host", self.host_port())
+                .header("authorization", "Bearer sk-bench-0123456789abcdef0123456789")
+                .body(http_body_util::Empty::<bytes::Bytes>::new())
+                .unwrap();
+            let work = async {
+                sender.ready().await.unwrap();
+                let response = sender.send_request(request).await.unwrap();
+                response.into_body().collect().await.unwrap()
+            };
+            tokio::select! {
+                _ = work => {}
+                _ = &mut connection => panic!("the connection closed"),
+            }
+            samples.push(started.elapsed());
+        }
+        samples.split_off(200)
     }
 
     fn connections(&self) -> usize {

@@ -26,6 +26,7 @@ pub mod channel {
             "openclaw:plugin/clock": super::tool::openclaw::plugin::clock,
             "openclaw:plugin/config": super::tool::openclaw::plugin::config,
             "openclaw:plugin/kv": super::tool::openclaw::plugin::kv,
+            "openclaw:plugin/http": super::tool::openclaw::plugin::http,
         },
     });
 }

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use http::header::{self, HeaderName, HeaderValue};
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use ipnet::IpNet;
@@ -372,6 +372,61 @@ pub const POOL_IDLE: Duration = Duration::from_secs(30);
 
 type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
 
+/// One HTTP/1.1 connection: the handle requests are sent on, and the connection's own future,
+/// which the request's task polls while it waits (no task of its own, so no hop between tasks on
+/// every read and write). It is not polled while the connection sits idle in the pool; whatever
+/// happened meanwhile (the server closed it) is seen the first time it is polled again.
+struct Connection {
+    sender: Sender,
+    driver: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
+    peer: SocketAddr,
+}
+
+impl Connection {
+    /// Awaits `work` while driving the connection.
+    async fn drive<F: Future>(&mut self, work: F) -> F::Output {
+        let Some(driver) = self.driver.as_mut() else {
+            return work.await;
+        };
+        tokio::pin!(work);
+        tokio::select! {
+            biased;
+            out = &mut work => out,
+            () = driver => {
+                // The connection ended; `work` ends too (its request fails or completes).
+                self.driver = None;
+                work.await
+            }
+        }
+    }
+
+    /// Whether the connection can carry another request: driven once (which is when a close by
+    /// the server shows), it did not end and it is ready. Never waits.
+    async fn usable(&mut self) -> bool {
+        let Some(driver) = self.driver.as_mut() else {
+            return false;
+        };
+        if self.sender.is_closed() {
+            return false;
+        }
+        let sender = &mut self.sender;
+        let state = std::future::poll_fn(|cx| {
+            if driver.as_mut().poll(cx).is_ready() {
+                return std::task::Poll::Ready(None);
+            }
+            std::task::Poll::Ready(Some(matches!(sender.poll_ready(cx), std::task::Poll::Ready(Ok(())))))
+        })
+        .await;
+        match state {
+            None => {
+                self.driver = None;
+                false
+            }
+            Some(ready) => ready,
+        }
+    }
+}
+
 /// Idle HTTP/1.1 connections of one plugin, keyed by scheme, host name (the TLS name) and the
 /// exact address that passed the checks. A request reuses one only when that address is among
 /// the addresses its own name resolution just checked: reuse never skips a check, it skips the
@@ -384,29 +439,25 @@ pub struct ConnectionPool {
 struct Pooled {
     scheme: &'static str,
     host: String,
-    peer: SocketAddr,
-    sender: Sender,
+    connection: Connection,
     since: Instant,
 }
 
 impl ConnectionPool {
-    fn take(&self, target: &Target, addrs: &[IpAddr]) -> Option<(Sender, SocketAddr)> {
+    fn take(&self, target: &Target, addrs: &[IpAddr]) -> Option<Connection> {
         let mut idle = self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        idle.retain(|p| p.since.elapsed() < POOL_IDLE && !p.sender.is_closed());
+        idle.retain(|p| p.since.elapsed() < POOL_IDLE && !p.connection.sender.is_closed());
         let at = idle.iter().rposition(|p| {
             p.scheme == target.scheme
                 && p.host == target.host
-                && p.peer.port() == target.port
-                && addrs.contains(&p.peer.ip())
-                && p.sender.is_ready()
+                && p.connection.peer.port() == target.port
+                && addrs.contains(&p.connection.peer.ip())
         })?;
-        let pooled = idle.swap_remove(at);
-        Some((pooled.sender, pooled.peer))
+        Some(idle.swap_remove(at).connection)
     }
 
-    fn put(&self, target: &Target, peer: SocketAddr, sender: Sender) {
-        // Readiness may lag the end of the body by a moment; `take` checks it.
-        if sender.is_closed() {
+    fn put(&self, target: &Target, connection: Connection) {
+        if connection.driver.is_none() || connection.sender.is_closed() {
             return;
         }
         let mut idle = self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -416,8 +467,7 @@ impl ConnectionPool {
         idle.push(Pooled {
             scheme: target.scheme,
             host: target.host.clone(),
-            peer,
-            sender,
+            connection,
             since: Instant::now(),
         });
     }
@@ -460,16 +510,41 @@ fn min_opt(a: Duration, b: Option<Duration>) -> Duration {
     b.map_or(a, |b| a.min(b))
 }
 
-async fn send(
-    policy: &EgressPolicy,
-    request: http::Request<WasiBody>,
-    options: Option<RequestOptions>,
-    account: &Arc<MemoryAccount>,
-) -> Result<http::Response<WasiBody>, HttpError> {
-    let started = Instant::now();
-    let deadline = started + policy.timeout;
-    let (mut parts, body) = request.into_parts();
-    let target = target_of(policy, &parts.uri)?;
+/// One request, however the guest sent it (`wasi:http`, or the one-call `http.fetch` import).
+pub(crate) struct Outgoing {
+    pub method: http::Method,
+    pub uri: http::Uri,
+    pub headers: http::HeaderMap,
+    pub body: Bytes,
+}
+
+/// The time limits a guest asked for; each is capped by the plugin's HTTP time limit.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Timeouts {
+    pub connect: Option<Duration>,
+    pub first_byte: Option<Duration>,
+    pub between_bytes: Option<Duration>,
+}
+
+impl From<Option<RequestOptions>> for Timeouts {
+    fn from(options: Option<RequestOptions>) -> Self {
+        Self {
+            connect: options.and_then(|o| o.connect_timeout),
+            first_byte: options.and_then(|o| o.first_byte_timeout),
+            between_bytes: options.and_then(|o| o.between_bytes_timeout),
+        }
+    }
+}
+
+/// A whole response, checked and scrubbed.
+pub(crate) struct Incoming {
+    pub parts: http::response::Parts,
+    pub body: Bytes,
+}
+
+/// Checks the destination against the grant, before anything else is read or sent.
+fn granted_target(policy: &EgressPolicy, uri: &http::Uri) -> Result<Target, HttpError> {
+    let target = target_of(policy, uri)?;
     if !hosts::allowed(&policy.hosts, &target.host, target.port, target.scheme) {
         let granted = if policy.hosts.is_empty() {
             "no host at all".to_string()
@@ -490,12 +565,77 @@ async fn send(
             ),
         ));
     }
+    Ok(target)
+}
 
+/// The `wasi:http` path: the guest's request body is collected, the request exchanged, and the
+/// response handed back as a body that stays charged to the store's memory account until the
+/// guest drops it.
+async fn send(
+    policy: &EgressPolicy,
+    request: http::Request<WasiBody>,
+    options: Option<RequestOptions>,
+    account: &Arc<MemoryAccount>,
+) -> Result<http::Response<WasiBody>, HttpError> {
+    let started = Instant::now();
+    let deadline = started + policy.timeout;
+    let (parts, body) = request.into_parts();
+    granted_target(policy, &parts.uri)?;
     let body = collect_request_body(body, deadline).await?;
+    let outgoing = Outgoing {
+        method: parts.method,
+        uri: parts.uri,
+        headers: parts.headers,
+        body,
+    };
+    let Incoming { mut parts, body } = exchange(policy, outgoing, options.into(), started).await?;
+    // The response stays in host memory until the guest drops it: charge it to the grant.
+    let held = body.len() as u64
+        + parts
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str().len() + v.len()) as u64)
+            .sum::<u64>();
+    let Some(charge) = account.charge(held) else {
+        let reason = format!(
+            "limit exceeded: holding this {held}-byte response would take the plugin past its {} MiB memory limit \
+             (with its memory and the responses it still holds); read and drop responses before fetching more",
+            account.limit() >> 20
+        );
+        deny(policy, &reason);
+        return Err(HttpError::InternalError(Some(reason)));
+    };
+    parts.headers.remove(header::TRANSFER_ENCODING);
+    let body: WasiBody = Charged {
+        inner: Full::new(body),
+        _charge: charge,
+    }
+    .map_err(|never| match never {})
+    .boxed_unsync();
+    Ok(http::Response::from_parts(parts, body))
+}
+
+/// Everything between a guest's request and the response it gets, whichever way it came: the
+/// grant, `Range`, placeholders in their slots, name resolution and the address check, a pooled
+/// or new connection, the caps, the coding check and scrubbing.
+pub(crate) async fn exchange(
+    policy: &EgressPolicy,
+    request: Outgoing,
+    timeouts: Timeouts,
+    started: Instant,
+) -> Result<Incoming, HttpError> {
+    let deadline = started + policy.timeout;
+    let Outgoing {
+        method,
+        uri,
+        headers: request_headers,
+        body,
+    } = request;
+    let target = granted_target(policy, &uri)?;
     if policy.secrets.places_secrets()
         && let Some(name) = [header::RANGE, header::IF_RANGE]
             .into_iter()
-            .find(|h| parts.headers.contains_key(h))
+            .find(|h| request_headers.contains_key(h))
     {
         return Err(denied(
             policy,
@@ -506,7 +646,7 @@ async fn send(
         ));
     }
     // Placeholders: filled in their slots for this host, or the request is refused.
-    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
+    let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
     let destination = Destination {
         scheme: target.scheme,
         host: &target.host,
@@ -514,12 +654,12 @@ async fn send(
     };
     let filled = policy
         .secrets
-        .fill(destination, &path, &parts.headers, &body)
+        .fill(destination, &path, &request_headers, &body)
         .map_err(|refused| denied(policy, refused.0))?;
     let used_secret = filled.is_some();
     let (path, mut headers, body) = match filled {
         Some(filled) => (filled.path_and_query, filled.headers, Bytes::from(filled.body)),
-        None => (path, std::mem::take(&mut parts.headers), body),
+        None => (path, request_headers, body),
     };
 
     let addrs = resolve(policy, &target, deadline).await?;
@@ -533,16 +673,23 @@ async fn send(
         ));
     }
 
-    let (mut sender, peer) = match policy.pool.take(&target, &addrs) {
+    let pooled = match policy.pool.take(&target, &addrs) {
+        Some(mut pooled) => pooled.usable().await.then_some(pooled),
+        None => None,
+    };
+    let mut connection = match pooled {
         Some(pooled) => pooled,
         None => {
-            let connect_deadline = started + min_opt(policy.timeout, options.and_then(|o| o.connect_timeout));
+            let connect_deadline = started + min_opt(policy.timeout, timeouts.connect);
             let (stream, peer) = connect(policy, &target, &addrs, connect_deadline.min(deadline)).await?;
-            let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-            tokio::spawn(async move {
-                let _ = connection.await;
-            });
-            (sender, peer)
+            let (sender, driver) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+            Connection {
+                sender,
+                driver: Some(Box::pin(async move {
+                    let _ = driver.await;
+                })),
+                peer,
+            }
         }
     };
 
@@ -553,31 +700,40 @@ async fn send(
     }
     headers.remove(header::TRANSFER_ENCODING);
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
-    if body.is_empty() && matches!(parts.method, http::Method::GET | http::Method::HEAD) {
+    if body.is_empty() && matches!(method, http::Method::GET | http::Method::HEAD) {
         headers.remove(header::CONTENT_LENGTH);
     }
-    parts.uri = http::Uri::builder()
+    let mut outgoing = http::Request::new(Full::new(body));
+    *outgoing.method_mut() = method;
+    *outgoing.uri_mut() = http::Uri::builder()
         .path_and_query(path)
         .build()
         .map_err(|_| HttpError::HttpRequestUriInvalid)?;
-    parts.headers = headers;
-    let outgoing = http::Request::from_parts(parts, Full::new(body));
+    *outgoing.headers_mut() = headers;
 
-    let first_byte_deadline = started + min_opt(policy.timeout, options.and_then(|o| o.first_byte_timeout));
-    let response =
-        match tokio::time::timeout_at(first_byte_deadline.min(deadline).into(), sender.send_request(outgoing)).await {
-            Err(_) => return Err(HttpError::ConnectionReadTimeout),
-            Ok(result) => result?,
-        };
+    let first_byte_deadline = started + min_opt(policy.timeout, timeouts.first_byte);
+    let request = connection.sender.send_request(outgoing);
+    let response = match connection
+        .drive(tokio::time::timeout_at(
+            first_byte_deadline.min(deadline).into(),
+            request,
+        ))
+        .await
+    {
+        Err(_) => return Err(HttpError::ConnectionReadTimeout),
+        Ok(result) => result?,
+    };
     let (mut parts, mut incoming) = response.into_parts();
-    let between = options.and_then(|o| o.between_bytes_timeout);
     let mut collected = BytesMut::new();
     loop {
-        let frame_deadline = match between {
+        let frame_deadline = match timeouts.between_bytes {
             Some(gap) => (Instant::now() + gap).min(deadline),
             None => deadline,
         };
-        let frame = match tokio::time::timeout_at(frame_deadline.into(), incoming.frame()).await {
+        let frame = match connection
+            .drive(tokio::time::timeout_at(frame_deadline.into(), incoming.frame()))
+            .await
+        {
             Err(_) => return Err(HttpError::ConnectionReadTimeout),
             Ok(None) => break,
             Ok(Some(frame)) => frame?,
@@ -597,7 +753,7 @@ async fn send(
         }
     }
     // The whole response was read: the connection can serve this plugin's next request.
-    policy.pool.put(&target, peer, sender);
+    policy.pool.put(&target, connection);
 
     if !policy.secrets.is_empty()
         && let Some(coding) = encoded_body(&parts.headers)
@@ -619,29 +775,8 @@ async fn send(
     let mut scrubbed_headers = policy.scrubber.scrub_headers(&parts.headers);
     scrubbed_headers.remove(header::TRANSFER_ENCODING);
     scrubbed_headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
-    // The response stays in host memory until the guest drops it: charge it to the grant.
-    let held = body.len() as u64
-        + scrubbed_headers
-            .iter()
-            .map(|(k, v)| (k.as_str().len() + v.len()) as u64)
-            .sum::<u64>();
-    let Some(charge) = account.charge(held) else {
-        let reason = format!(
-            "limit exceeded: holding this {held}-byte response would take the plugin past its {} MiB memory limit \
-             (with its memory and the responses it still holds); read and drop responses before fetching more",
-            account.limit() >> 20
-        );
-        deny(policy, &reason);
-        return Err(HttpError::InternalError(Some(reason)));
-    };
     parts.headers = scrubbed_headers;
-    let body: WasiBody = Charged {
-        inner: Full::new(body),
-        _charge: charge,
-    }
-    .map_err(|never| match never {})
-    .boxed_unsync();
-    Ok(http::Response::from_parts(parts, body))
+    Ok(Incoming { parts, body })
 }
 
 /// A response body whose bytes stay charged to the store's memory account until it is dropped.
@@ -693,4 +828,132 @@ fn encoded_body(headers: &http::HeaderMap) -> Option<String> {
 /// `te`, which would let it steer the connection.
 pub fn forbidden_header(name: &HeaderName) -> bool {
     wasmtime_wasi_http::DEFAULT_FORBIDDEN_HEADERS.contains(name) || name == header::TE
+}
+
+/// Methods the one-call `fetch` accepts.
+const FETCH_METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+
+/// A request through the one-call `fetch` import, as plain data.
+#[derive(Debug, Clone)]
+pub(crate) struct FetchRequest {
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub timeout_ms: Option<u32>,
+}
+
+/// Why `fetch` did not produce a response, as the guest is told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum FetchError {
+    Denied(String),
+    Invalid(String),
+    LimitExceeded(String),
+    Failed(String),
+}
+
+impl From<HttpError> for FetchError {
+    fn from(error: HttpError) -> Self {
+        match error {
+            HttpError::InternalError(Some(m)) => match m.strip_prefix(DENIED_PREFIX) {
+                Some(reason) => Self::Denied(reason.to_string()),
+                None => match m.strip_prefix("limit exceeded: ") {
+                    Some(reason) => Self::LimitExceeded(reason.to_string()),
+                    None => Self::Failed(m),
+                },
+            },
+            HttpError::HttpRequestDenied => Self::Denied("the gateway refused this request".into()),
+            HttpError::ConnectionLimitReached => Self::LimitExceeded(
+                "this call used up its host-call budget (plugins.entries.<id>.limits.hostCalls)".into(),
+            ),
+            HttpError::HttpResponseBodySize(cap) => Self::LimitExceeded(format!(
+                "response too large: over the {}-byte cap (plugins.entries.<id>.limits.httpResponseBytes)",
+                cap.unwrap_or_default()
+            )),
+            HttpError::DnsTimeout
+            | HttpError::ConnectionTimeout
+            | HttpError::ConnectionReadTimeout
+            | HttpError::ConnectionWriteTimeout => Self::Failed("timed out: no answer in time".into()),
+            HttpError::HttpRequestUriInvalid => Self::Invalid("the URL is not valid".into()),
+            HttpError::HttpRequestBodySize(cap) => Self::Invalid(format!(
+                "the request body is larger than {} bytes",
+                cap.unwrap_or(MAX_REQUEST_BODY_BYTES as u64)
+            )),
+            HttpError::DnsError { .. } | HttpError::DestinationNotFound => {
+                Self::Failed("the host name does not resolve".into())
+            }
+            HttpError::ConnectionRefused => Self::Failed("the connection was refused".into()),
+            other => Self::Failed(format!("{other:?}")),
+        }
+    }
+}
+
+/// The one-call path: checks the request's shape (method, absolute URL, header names and values,
+/// no header a plugin may not set, body size), then exchanges it like any other. The response is
+/// copied into the guest at once, so the host holds nothing afterwards.
+pub(crate) async fn fetch(
+    policy: &EgressPolicy,
+    request: FetchRequest,
+) -> Result<(u16, Vec<(String, String)>, Vec<u8>), FetchError> {
+    let started = Instant::now();
+    let method = request.method.trim().to_ascii_uppercase();
+    if !FETCH_METHODS.contains(&method.as_str()) {
+        return Err(FetchError::Invalid(format!(
+            "method \"{}\" is not one of {}",
+            request.method,
+            FETCH_METHODS.join(", ")
+        )));
+    }
+    let method = http::Method::from_bytes(method.as_bytes())
+        .map_err(|_| FetchError::Invalid(format!("method \"{}\" is not valid", request.method)))?;
+    let uri: http::Uri = request
+        .url
+        .parse()
+        .map_err(|_| FetchError::Invalid(format!("\"{}\" is not a valid URL", request.url)))?;
+    let authority = uri
+        .authority()
+        .filter(|_| uri.scheme().is_some())
+        .ok_or_else(|| FetchError::Invalid(format!("\"{}\" needs a scheme and a host (https://...)", request.url)))?
+        .clone();
+    if request.body.len() > MAX_REQUEST_BODY_BYTES {
+        return Err(FetchError::Invalid(format!(
+            "the request body is larger than {MAX_REQUEST_BODY_BYTES} bytes"
+        )));
+    }
+    let mut headers = HeaderMap::with_capacity(request.headers.len() + 1);
+    for (name, value) in &request.headers {
+        let name = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| FetchError::Invalid(format!("\"{name}\" is not a header name")))?;
+        if forbidden_header(&name) {
+            return Err(FetchError::Invalid(format!("a plugin may not set the `{name}` header")));
+        }
+        let value = HeaderValue::from_str(value)
+            .map_err(|_| FetchError::Invalid(format!("the value of `{name}` is not a valid header value")))?;
+        headers.append(name, value);
+    }
+    let host = HeaderValue::from_str(authority.as_str())
+        .map_err(|_| FetchError::Invalid(format!("\"{}\" is not a valid host", authority.as_str())))?;
+    headers.insert(header::HOST, host);
+    let outgoing = Outgoing {
+        method,
+        uri,
+        headers,
+        body: Bytes::from(request.body),
+    };
+    let timeouts = Timeouts {
+        first_byte: request.timeout_ms.map(|ms| Duration::from_millis(u64::from(ms))),
+        ..Timeouts::default()
+    };
+    let Incoming { parts, body } = exchange(policy, outgoing, timeouts, started).await?;
+    let headers = parts
+        .headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    Ok((parts.status.as_u16(), headers, body.to_vec()))
 }

@@ -27,7 +27,7 @@ use openclaw_core::security::text::neutralize_controls;
 use crate::account::{self, ENTRY_BYTES, MemoryAccount, TABLE_ELEMENT_BYTES};
 use crate::bindings::HostError;
 use crate::bindings::channel::openclaw::plugin::{channel_types, inbound};
-use crate::bindings::tool::openclaw::plugin::{clock, config, kv, log, sandbox, types};
+use crate::bindings::tool::openclaw::plugin::{clock, config, http, kv, log, sandbox, types};
 use crate::budget::{Admission, Budget, CopyLimitExceeded, RateWindow};
 use crate::egress::{EgressHooks, EgressPolicy};
 use crate::inbound::{InboundSender, Refused};
@@ -421,6 +421,35 @@ impl kv::Host for StoreState {
             Err(e) => return Ok(Err(e)),
         };
         Ok(Ok(store.list_keys(&prefix).await))
+    }
+}
+
+impl http::Host for StoreState {
+    async fn fetch(&mut self, request: http::Request) -> wasmtime::Result<Result<http::Response, HostError>> {
+        self.copied(
+            request.url.len()
+                + request.method.len()
+                + request.body.len()
+                + request.headers.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>(),
+        )?;
+        if !self.budget.spend() {
+            return Ok(Err(HostError::LimitExceeded(self.budget.exhausted_message())));
+        }
+        let request = crate::egress::FetchRequest {
+            method: request.method,
+            url: request.url,
+            headers: request.headers,
+            body: request.body,
+            timeout_ms: request.timeout_ms,
+        };
+        let policy = self.plugin.egress.clone();
+        Ok(match crate::egress::fetch(&policy, request).await {
+            Ok((status, headers, body)) => Ok(http::Response { status, headers, body }),
+            Err(crate::egress::FetchError::Denied(m)) => Err(HostError::Denied(m)),
+            Err(crate::egress::FetchError::Invalid(m)) => Err(HostError::Invalid(m)),
+            Err(crate::egress::FetchError::LimitExceeded(m)) => Err(HostError::LimitExceeded(m)),
+            Err(crate::egress::FetchError::Failed(m)) => Err(HostError::Failed(m)),
+        })
     }
 }
 

@@ -774,3 +774,36 @@ async fn a_reused_connection_never_skips_the_address_check() {
         "the request went out over the pooled connection"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_call_requests_refuse_headers_a_plugin_may_not_set() {
+    let server = TestServer::start().await;
+    let harness = Harness::new();
+    let capabilities = format!("http = [\"{}\"]\nprivate-network = true", server.host_port());
+    let (plugin, _d) = harness
+        .load(
+            "hostile-tool",
+            &hostile_manifest("shape", &capabilities),
+            allow("shape", json!({"http": {"allowPrivateNetwork": ["127.0.0.1"]}})),
+            &[],
+        )
+        .await;
+    for header in ["connection", "transfer-encoding", "host", "te", "upgrade"] {
+        let out = attack(
+            &harness,
+            &plugin,
+            json!({"op": "http", "url": server.url("/hello"), "headers": {header: "x"}}),
+        )
+        .await
+        .unwrap();
+        assert!(
+            error_contains(&out, &format!("may not set the `{header}` header")),
+            "{header}: {out}"
+        );
+    }
+    assert!(server.hits().is_empty(), "{:?}", server.hits());
+    let ok = attack(&harness, &plugin, json!({"op": "http", "url": server.url("/hello")}))
+        .await
+        .unwrap();
+    assert_eq!(ok["status"], 200, "{ok}");
+}

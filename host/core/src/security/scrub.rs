@@ -245,16 +245,22 @@ impl SecretScrubber {
 
     /// Where `value` matches `hay` starting at `at`, decoding escapes as it goes; the end offset.
     /// A byte that is itself an escape character (`%`, `+`, `\\`, `&`) can be read raw or as the
-    /// start of an escape, so both readings are explored (depth first, each state once).
+    /// start of an escape, so both readings are explored (depth first, each state once). Text
+    /// without escapes costs one comparison and no allocation.
     fn match_at(value: &[u8], hay: &[u8], at: usize, fold_case: bool) -> Option<usize> {
         let same = |a: &[u8], b: &[u8]| if fold_case { a.eq_ignore_ascii_case(b) } else { a == b };
-        let mut stack = vec![(0usize, at)];
+        if hay.get(at..at + value.len()).is_some_and(|raw| same(raw, value)) {
+            return Some(at + value.len());
+        }
+        // Explored lazily: most candidates fail on their first byte or two.
+        let mut pending: Vec<(usize, usize)> = Vec::new();
         let mut seen: Vec<(usize, usize)> = Vec::new();
-        while let Some((j, p)) = stack.pop() {
+        let (mut j, mut p) = (0usize, at);
+        loop {
             if j == value.len() {
                 return Some(p);
             }
-            let mut next = Vec::with_capacity(2);
+            let mut next: Option<(usize, usize)> = None;
             for (unit, used) in readings(hay, p) {
                 let mut buf = [0u8; 4];
                 let decoded: &[u8] = match unit {
@@ -265,17 +271,23 @@ impl SecretScrubber {
                     Unit::Char(c) => c.encode_utf8(&mut buf).as_bytes(),
                 };
                 if value.get(j..j + decoded.len()).is_some_and(|v| same(v, decoded)) {
-                    next.push((j + decoded.len(), p + used));
+                    let state = (j + decoded.len(), p + used);
+                    match next {
+                        None => next = Some(state),
+                        // A second reading fits too: keep it for later, once.
+                        Some(_) if !seen.contains(&state) => {
+                            seen.push(state);
+                            pending.push(state);
+                        }
+                        Some(_) => {}
+                    }
                 }
             }
-            if next.len() > 1 {
-                next.retain(|state| !seen.contains(state));
-                seen.extend(next.iter().copied());
+            match next.or_else(|| pending.pop()) {
+                Some((nj, np)) => (j, p) = (nj, np),
+                None => return None,
             }
-            // Raw readings come first in `readings`; push them last so they are tried first.
-            stack.extend(next.into_iter().rev());
         }
-        None
     }
 
     /// Every match as (start, end, secret index), leftmost first, longest at a position, no
