@@ -11,6 +11,7 @@
 //!   local server, with the `Authorization: Bearer {}` slot filled from a placeholder, and the
 //!   server's echo of the header scrubbed on the way back (connect + request + response over
 //!   loopback, a new connection per request, as the runtime does);
+//! - key-value write with 10 and with 10,000 keys in the store (a write touches only its file);
 //! - 1000 live channel instances, each started and polled once: RSS growth.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -130,6 +131,12 @@ fn main() {
         .build()
         .unwrap();
 
+    if std::env::args().any(|a| a == "kv") || !calls_only {
+        tokio.block_on(kv_writes(state.path(), if quick { 300 } else { 2_000 }));
+        if std::env::args().any(|a| a == "kv") {
+            return;
+        }
+    }
     if std::env::args().any(|a| a == "instances") {
         // A process holding only the engine, one channel plugin and its instances.
         tokio.block_on(async {
@@ -457,5 +464,23 @@ impl EchoServer {
 
     fn url(&self) -> String {
         format!("http://{}/echo", self.addr)
+    }
+}
+
+/// `KvStore::set` of a 64-byte value with `keys` keys already stored.
+async fn kv_writes(state: &std::path::Path, samples: usize) {
+    for keys in [10usize, 10_000] {
+        let dir = state.join(format!("kv-{keys}"));
+        let store = openclaw_runtime::kv::KvStore::open(&dir, 64 << 20).unwrap();
+        for i in 0..keys {
+            store.set(&format!("key-{i}"), vec![7; 64]).await.unwrap();
+        }
+        let mut times = Vec::with_capacity(samples);
+        for i in 0..samples {
+            let started = Instant::now();
+            store.set(&format!("key-{}", i % keys), vec![8; 64]).await.unwrap();
+            times.push(started.elapsed());
+        }
+        report(&format!("kv set, {keys} keys in the store"), times);
     }
 }
