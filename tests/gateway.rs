@@ -6,11 +6,9 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Sandbox, mode};
+use common::{Gateway, Sandbox, mode};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
@@ -19,99 +17,18 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 const TOKEN: &str = "0123456789abcdef0123456789abcdef0123456789abcdef";
 
-/// A running gateway; killed when dropped.
-struct Running {
-    child: Child,
-    port: u16,
-    stderr: std::sync::Arc<std::sync::Mutex<String>>,
-}
-
-impl Running {
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-
-    fn ws_url(&self) -> String {
-        format!("ws://127.0.0.1:{}/", self.port)
-    }
-
-    fn stderr(&self) -> String {
-        self.stderr.lock().unwrap().clone()
-    }
-
-    /// Waits for the process to exit; returns its code.
-    fn wait(&mut self, limit: Duration) -> Option<i32> {
-        let deadline = Instant::now() + limit;
-        while Instant::now() < deadline {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status.code();
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        None
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+type Running = Gateway;
 
 fn sandbox() -> Sandbox {
     Sandbox::new().env("OPENCLAW_DISABLE_BONJOUR", "1")
 }
 
-/// Starts `openclaw gateway run --port 0 <extra>` and waits for its listening line.
 fn start(sandbox: &Sandbox, extra: &[&str]) -> Running {
-    try_start(sandbox, extra).unwrap_or_else(|(code, err)| panic!("gateway did not start (exit {code:?}):\n{err}"))
+    Gateway::start(sandbox, extra)
 }
 
 fn try_start(sandbox: &Sandbox, extra: &[&str]) -> Result<Running, (Option<i32>, String)> {
-    let mut args = vec!["gateway", "run", "--port", "0"];
-    args.extend_from_slice(extra);
-    let mut child = sandbox
-        .command(&args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-    {
-        let pipe = child.stderr.take().unwrap();
-        let sink = stderr.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                let mut s = sink.lock().unwrap();
-                s.push_str(&line);
-                s.push('\n');
-            }
-        });
-    }
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(rest) = line.strip_prefix("openclaw gateway listening on ") {
-                let addr = rest.split_whitespace().next().unwrap_or_default().to_string();
-                let _ = tx.send(addr);
-            }
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(addr) = rx.recv_timeout(Duration::from_millis(20)) {
-            let port = addr.rsplit(':').next().unwrap().parse().unwrap();
-            return Ok(Running { child, port, stderr });
-        }
-        if let Some(status) = child.try_wait().unwrap() {
-            std::thread::sleep(Duration::from_millis(100));
-            let err = stderr.lock().unwrap().clone();
-            return Err((status.code(), err));
-        }
-        assert!(Instant::now() < deadline, "gateway did not report listening in 30 s");
-    }
+    Gateway::try_start(sandbox, extra)
 }
 
 fn token_config(extra_gateway: Value) -> String {

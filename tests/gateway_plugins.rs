@@ -7,12 +7,10 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use common::Sandbox;
+use common::{Gateway, Sandbox};
 use openclaw_test_support::{build_guest, plugin_dir, workspace_root};
 use serde_json::{Value, json};
 
@@ -40,55 +38,19 @@ kv-quota-bytes = 1024
 id = "probe"
 "#;
 
-/// A running gateway; killed when dropped.
-struct Running {
-    child: Child,
-    port: u16,
-    stderr: std::sync::Arc<std::sync::Mutex<String>>,
+/// A running gateway (see `tests/common`).
+struct Running(Gateway);
+
+impl std::ops::Deref for Running {
+    type Target = Gateway;
+    fn deref(&self) -> &Gateway {
+        &self.0
+    }
 }
 
 impl Running {
     fn start(sandbox: &Sandbox) -> Self {
-        let mut child = sandbox
-            .command(&["gateway", "run", "--port", "0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-        let pipe = child.stderr.take().unwrap();
-        let sink = stderr.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                let mut s = sink.lock().unwrap();
-                s.push_str(&line);
-                s.push('\n');
-            }
-        });
-        // Stdout is read to its end: a gateway whose stdout is closed stops.
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(rest) = line.strip_prefix("openclaw gateway listening on ") {
-                    let _ = tx.send(rest.split_whitespace().next().unwrap_or_default().to_string());
-                }
-            }
-        });
-        match rx.recv() {
-            Ok(addr) => {
-                let port = addr.rsplit(':').next().unwrap().parse().unwrap();
-                Self { child, port, stderr }
-            }
-            Err(_) => {
-                let _ = child.wait();
-                panic!("the gateway exited before listening:\n{}", stderr.lock().unwrap());
-            }
-        }
-    }
-
-    fn stderr(&self) -> String {
-        self.stderr.lock().unwrap().clone()
+        Self(Gateway::start(sandbox, &[]))
     }
 
     async fn invoke(&self, tool: &str, args: Value) -> (u16, Value) {
@@ -102,13 +64,6 @@ impl Running {
         let status = response.status().as_u16();
         let text = response.text().await.unwrap();
         (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
