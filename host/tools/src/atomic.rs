@@ -23,10 +23,7 @@ pub(crate) fn replace_file(located: &Located, bytes: &[u8]) -> Result<(), ToolEr
         .object
         .as_ref()
         .map_or(NEW_FILE_MODE, |stat| stat.st_mode & 0o777);
-    write_replace(located.dir.as_fd(), located, bytes, mode)
-}
-
-fn write_replace(dir: BorrowedFd<'_>, located: &Located, bytes: &[u8], mode: u32) -> Result<(), ToolError> {
+    let dir = located.dir.as_fd();
     let shown = &located.shown;
     // A name of our own rather than one derived from the target: the target's name may already
     // be near NAME_MAX.

@@ -7,8 +7,13 @@
 //! approved in its own process group, with a scrubbed environment and a hard deadline.
 //!
 //! This crate does I/O only: it knows nothing of the config file, the gateway or plugins. The
-//! gateway passes plain values (the workspace root, the workspaceOnly flag, protected paths,
-//! timeouts).
+//! gateway passes plain values:
+//! - [`Workspace::open`] takes the agent workspace, `tools.fs.workspaceOnly`, and the protected
+//!   paths (the state directory, and explicitly the config file and credential files). OpenClaw
+//!   keeps `apply_patch` confined by `tools.exec.applyPatch.workspaceOnly` (default true) even when
+//!   `tools.fs.workspaceOnly` is off; the gateway gives apply_patch a workspace opened with that flag.
+//! - [`run_on_host`] takes an [`ExecRequest`] after the gateway has applied exec policy and
+//!   approvals; [`ProcessTable`] (one per session) holds background runs.
 
 mod args;
 mod atomic;

@@ -477,3 +477,50 @@ fn home_expansion_leads_to_the_process_home() {
     let result = read(&ws, &read_args("~/openclaw-tools-test-no-such-file"));
     assert!(matches!(result, Err(ToolError::Protected { .. })), "{result:?}");
 }
+
+/// The name is swapped between a plain file and a hard link to the protected config while reads
+/// go on: the check must be made on the object actually opened, not on what the name was a
+/// moment before.
+#[test]
+fn swapping_a_name_to_a_hard_link_of_protected_state_never_leaks_it() {
+    let f = state_fixture();
+    let config = f.state.join("openclaw.json");
+    let ws = Arc::new(Workspace::open(&f.elsewhere, true, vec![config.clone()]).unwrap());
+    let target = f.elsewhere.join("target");
+    write_file(&target, "INSIDE");
+    let stop = Arc::new(AtomicBool::new(false));
+    let flipper = {
+        let stop = Arc::clone(&stop);
+        let dir = f.elsewhere.clone();
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                let _ = std::fs::remove_file(dir.join("next"));
+                std::fs::hard_link(&config, dir.join("next")).unwrap();
+                std::fs::rename(dir.join("next"), &target).unwrap();
+                std::fs::write(dir.join("next"), "INSIDE").unwrap();
+                std::fs::rename(dir.join("next"), &target).unwrap();
+            }
+        })
+    };
+    let (mut inside, mut refusals) = (0usize, 0usize);
+    for _ in 0..200_000 {
+        match read(&ws, &read_args("target")) {
+            Ok(text) => {
+                assert_eq!(text, "INSIDE", "protected content leaked through a swapped name");
+                inside += 1;
+            }
+            Err(ToolError::Protected { .. }) => refusals += 1,
+            Err(ToolError::NotFound { .. }) => {}
+            Err(e) => panic!("unexpected error: {e}"),
+        }
+        if inside >= 300 && refusals >= 300 {
+            break;
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    flipper.join().unwrap();
+    assert!(
+        inside >= 300 && refusals >= 300,
+        "the race did not happen enough: {inside} inside, {refusals} refused"
+    );
+}
