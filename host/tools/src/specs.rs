@@ -125,3 +125,26 @@ pub fn specs() -> Vec<ToolSpec> {
         ),
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::specs;
+
+    #[test]
+    fn every_builtin_has_a_schema_whose_required_fields_exist() {
+        let specs = specs();
+        let names: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["read", "write", "edit", "apply_patch", "exec", "process"]);
+        for spec in &specs {
+            assert_eq!(spec.parameters["type"], "object", "{}", spec.name);
+            let properties = spec.parameters["properties"].as_object().unwrap();
+            for required in spec.parameters["required"].as_array().unwrap() {
+                assert!(
+                    properties.contains_key(required.as_str().unwrap()),
+                    "{}: {required}",
+                    spec.name
+                );
+            }
+        }
+    }
+}
