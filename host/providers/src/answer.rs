@@ -57,17 +57,33 @@ impl Answer {
     }
 }
 
-/// At most this much of an offending body goes into an error message.
-const EXCERPT_CHARS: usize = 200;
+/// At most this many characters of outside text (an error body, an offending chunk) go into
+/// an error message.
+pub(crate) const EXCERPT_CHARS: usize = 300;
 
-/// The start of `text` with control characters made visible, for error messages.
+/// Outside text is first cut to this many characters, then scrubbed of credentials, then cut to
+/// [`EXCERPT_CHARS`]. Cutting only once, before scrubbing, could split a secret at the cut and
+/// leave its start where the scrubber no longer recognises it.
+const RAW_CHARS: usize = 8192;
+
+/// The start of `text`, bounded for carrying around before it is scrubbed; control characters
+/// become spaces so a message stays on one line.
+pub(crate) fn bounded(text: &str) -> String {
+    cut(text, RAW_CHARS)
+}
+
+/// The start of scrubbed `text`, short enough for an error message.
 pub(crate) fn excerpt(text: &str) -> String {
+    cut(text, EXCERPT_CHARS)
+}
+
+fn cut(text: &str, limit: usize) -> String {
     let mut out: String = text
         .chars()
-        .take(EXCERPT_CHARS)
+        .take(limit)
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
-    if text.chars().count() > EXCERPT_CHARS {
+    if text.chars().nth(limit).is_some() {
         out.push('…');
     }
     out
@@ -75,7 +91,7 @@ pub(crate) fn excerpt(text: &str) -> String {
 
 pub(crate) fn malformed(what: &str, error: &serde_json::Error, data: &str) -> FailureCause {
     FailureCause::Malformed {
-        detail: format!("{error} in {what} `{}`", excerpt(data)),
+        detail: format!("{error} in {what} `{}`", bounded(data)),
     }
 }
 
@@ -97,10 +113,10 @@ pub(crate) fn error_message(body: &[u8]) -> String {
             .or_else(|| json.get("error"))
             .and_then(serde_json::Value::as_str);
         if let Some(message) = message {
-            return excerpt(message.trim());
+            return bounded(message.trim());
         }
     }
-    excerpt(text.trim())
+    bounded(text.trim())
 }
 
 #[cfg(test)]
@@ -110,7 +126,10 @@ mod tests {
     #[test]
     fn error_message_prefers_the_providers_explanation() {
         let table: &[(&str, &str)] = &[
-            (r#"{"error":{"message":"Rate limit reached","type":"requests"}}"#, "Rate limit reached"),
+            (
+                r#"{"error":{"message":"Rate limit reached","type":"requests"}}"#,
+                "Rate limit reached",
+            ),
             (
                 r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
                 "Overloaded",

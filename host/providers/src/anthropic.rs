@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::answer::{Answer, Emitter, ended_early, excerpt, malformed};
+use crate::answer::{Answer, Emitter, bounded, ended_early, malformed};
 use crate::error::FailureCause;
 use crate::sse::SseEvent;
 use crate::types::{ChatRequest, DEFAULT_ANTHROPIC_MAX_TOKENS, Message, StopReason, ToolCall, Usage};
@@ -135,7 +135,7 @@ impl From<WireError> for FailureCause {
             _ => error.kind,
         };
         FailureCause::Stream {
-            message: excerpt(&message),
+            message: bounded(&message),
         }
     }
 }
@@ -489,7 +489,10 @@ mod tests {
                 output_tokens: 9
             }
         );
-        assert_eq!(seen, vec![StreamEvent::TextDelta("Sure.".into()), StreamEvent::ToolCall(call)]);
+        assert_eq!(
+            seen,
+            vec![StreamEvent::TextDelta("Sure.".into()), StreamEvent::ToolCall(call)]
+        );
     }
 
     #[test]
@@ -503,16 +506,24 @@ mod tests {
             (vec![&refusal, message_stop], Ok(StopReason::Other("refusal".into()))),
             (vec![&end_turn], Err("ended before")),
             (
-                vec![r#"{"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"t","name":"n"}}"#, message_stop],
+                vec![
+                    r#"{"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"t","name":"n"}}"#,
+                    message_stop,
+                ],
                 Err("ended before"),
             ),
             (
                 vec![r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#],
                 Err("Overloaded (overloaded_error)"),
             ),
-            (vec!["{}"], Err("not a chat completion: missing field `type` at line 1 column 2 in a stream event `{}`")),
             (
-                vec![r#"{"type":"content_block_delta","index":3,"delta":{"type":"input_json_delta","partial_json":"{"}}"#],
+                vec!["{}"],
+                Err("not a chat completion: missing field `type` at line 1 column 2 in a stream event `{}`"),
+            ),
+            (
+                vec![
+                    r#"{"type":"content_block_delta","index":3,"delta":{"type":"input_json_delta","partial_json":"{"}}"#,
+                ],
                 Err("not a tool_use block"),
             ),
         ];
@@ -539,6 +550,9 @@ mod tests {
         assert_eq!(answer.text, "hi");
         assert_eq!(answer.tool_calls[0].arguments, r#"{"path":"a"}"#);
         let error = r#"{"type":"error","error":{"type":"invalid_request_error","message":"bad"}}"#;
-        assert!(matches!(decode_whole(error, &mut out), Err(FailureCause::Stream { .. })));
+        assert!(matches!(
+            decode_whole(error, &mut out),
+            Err(FailureCause::Stream { .. })
+        ));
     }
 }

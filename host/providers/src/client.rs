@@ -11,11 +11,11 @@ use secrecy::ExposeSecret;
 use tokio::sync::watch;
 use tokio::time::timeout;
 
-use crate::answer::{Answer, Emitter, error_message};
+use crate::answer::{Answer, Emitter, error_message, excerpt};
 use crate::config::{ProviderConfigError, SecretResolver};
 use crate::error::{AttemptFailure, FailureCause, ProviderError, TimeoutKind};
-use crate::sse::SseParser;
 use crate::spec::{Api, ProviderSpec, Redactor};
+use crate::sse::SseParser;
 use crate::types::{ChatRequest, Completion, StreamEvent};
 use crate::{anthropic, openai, retry};
 use openclaw_core::config::schema::models::ModelsConfig;
@@ -25,6 +25,8 @@ use openclaw_core::config::schema::models::ModelsConfig;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// An error body is read up to this much: enough for any explanation, not a memory sink.
 const MAX_ERROR_BODY: usize = 64 << 10;
+/// How long the rest of a finished stream may take to arrive before its connection is dropped.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 /// A non-streamed answer is read up to this much.
 const MAX_WHOLE_BODY: usize = 32 << 20;
 
@@ -88,7 +90,10 @@ impl Providers {
 
     /// Providers from `models` (see [`crate::config::BUILT_IN`] for the defaults);
     /// `resolve` turns a secret setting into its value given the setting's JSON path.
-    pub fn from_config(models: Option<&ModelsConfig>, resolve: SecretResolver<'_>) -> Result<Self, ProviderConfigError> {
+    pub fn from_config(
+        models: Option<&ModelsConfig>,
+        resolve: SecretResolver<'_>,
+    ) -> Result<Self, ProviderConfigError> {
         crate::config::specs(models, resolve).map(Self::new)
     }
 
@@ -210,16 +215,17 @@ impl Providers {
     }
 
     async fn exchange(&self, spec: &ProviderSpec, body: &str, out: &mut Emitter<'_>) -> Result<Answer, Failed> {
-        let client = self.inner.client.as_ref().map_err(|e| FailureCause::Connect { detail: e.clone() })?;
+        let client = self
+            .inner
+            .client
+            .as_ref()
+            .map_err(|e| FailureCause::Connect { detail: e.clone() })?;
         let path = match spec.api {
             Api::OpenaiCompletions => openai::PATH,
             Api::AnthropicMessages => anthropic::PATH,
         };
         let url = format!("{}{path}", spec.base_url.trim_end_matches('/'));
-        let request = client
-            .post(&url)
-            .headers(request_headers(spec)?)
-            .body(body.to_string());
+        let request = client.post(&url).headers(request_headers(spec)?).body(body.to_string());
         let mut response = match timeout(spec.idle_timeout, request.send()).await {
             Err(_) => {
                 return Err(FailureCause::Timeout {
@@ -236,7 +242,9 @@ impl Providers {
             let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok());
             let requested_wait = retry::requested_wait(header("retry-after-ms"), header("retry-after"));
             // The explanation is best effort: a status is reported even if its body stalls.
-            let body = read_body(&mut response, spec.idle_timeout, MAX_ERROR_BODY).await.unwrap_or_default();
+            let body = read_body(&mut response, spec.idle_timeout, MAX_ERROR_BODY)
+                .await
+                .unwrap_or_default();
             return Err(Failed {
                 cause: FailureCause::Status {
                     status: status.as_u16(),
@@ -273,17 +281,22 @@ impl Providers {
                 Ok(Ok(None)) => return Ok(decoder.finish()?),
                 Ok(Ok(Some(chunk))) => chunk,
             };
-            let events = parser.push(&chunk).map_err(|e| FailureCause::Malformed { detail: e.to_string() })?;
+            let events = parser
+                .push(&chunk)
+                .map_err(|e| FailureCause::Malformed { detail: e.to_string() })?;
             for event in events {
                 if decoder.event(event, out)? {
+                    tokio::spawn(drain(response));
                     return Ok(decoder.finish()?);
                 }
             }
         }
     }
 
+    /// The cause with credentials replaced, then cut to message length (in that order, so a
+    /// cut never splits a secret).
     fn scrub(&self, cause: FailureCause) -> FailureCause {
-        let scrub = |text: String| self.inner.redactor.scrub(&text);
+        let scrub = |text: String| excerpt(&self.inner.redactor.scrub(&text));
         match cause {
             FailureCause::Status { status, message } => FailureCause::Status {
                 status,
@@ -351,7 +364,10 @@ fn request_headers(spec: &ProviderSpec) -> Result<HeaderMap, FailureCause> {
     };
     let mut headers = HeaderMap::new();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    headers.insert(header::ACCEPT, HeaderValue::from_static("text/event-stream, application/json"));
+    headers.insert(
+        header::ACCEPT,
+        HeaderValue::from_static("text/event-stream, application/json"),
+    );
     match spec.api {
         Api::OpenaiCompletions => {
             if let Some(key) = &spec.api_key {
@@ -400,6 +416,21 @@ async fn read_body(response: &mut reqwest::Response, idle: Duration, limit: usiz
     }
 }
 
+/// Reads what follows the end of a stream (usually only the closing chunk) in the background,
+/// so the connection goes back to the pool instead of being closed unread.
+async fn drain(mut response: reqwest::Response) {
+    let _ = timeout(DRAIN_TIMEOUT, async {
+        let mut left = MAX_ERROR_BODY;
+        while let Ok(Some(chunk)) = response.chunk().await {
+            left = left.saturating_sub(chunk.len());
+            if left == 0 {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
 /// A reqwest error as a cause: the innermost reason (for example "Connection refused") is what
 /// a person needs, and the URL says where.
 fn transport_failure(error: &reqwest::Error) -> FailureCause {
@@ -435,7 +466,10 @@ mod tests {
     fn parse_model_table() {
         let table: &[(&str, Option<(&str, &str)>)] = &[
             ("openai/gpt-4o", Some(("openai", "gpt-4o"))),
-            ("openrouter/meta-llama/llama-3.1-8b", Some(("openrouter", "meta-llama/llama-3.1-8b"))),
+            (
+                "openrouter/meta-llama/llama-3.1-8b",
+                Some(("openrouter", "meta-llama/llama-3.1-8b")),
+            ),
             (" ollama/llama3 ", Some(("ollama", "llama3"))),
             ("gpt-4o", None),
             ("/gpt-4o", None),
@@ -455,6 +489,25 @@ mod tests {
     fn url_in_errors_loses_user_info_and_query() {
         let url = reqwest::Url::parse("https://user:pw@example.com/v1/chat/completions?key=abc").unwrap();
         assert_eq!(url_without_secrets(&url), "https://example.com/v1/chat/completions");
+    }
+
+    #[test]
+    fn a_secret_straddling_the_message_limit_is_scrubbed_whole() {
+        let secret = "sk-0123456789abcdefghijklmnopqrstuvwxyz";
+        let mut spec = ProviderSpec::new("p", Api::OpenaiCompletions, "http://127.0.0.1:1");
+        spec.api_key = Some(secret.into());
+        let providers = Providers::new(vec![spec]);
+        for offset in crate::answer::EXCERPT_CHARS - secret.len()..crate::answer::EXCERPT_CHARS + 2 {
+            let message = format!("{}{secret} and more", "x".repeat(offset));
+            let body = serde_json::json!({"error": {"message": message}}).to_string();
+            let cause = FailureCause::Status {
+                status: 401,
+                message: error_message(body.as_bytes()),
+            };
+            let shown = providers.scrub(cause).describe("p");
+            // Not even a prefix of the key may survive the cut.
+            assert!(!shown.contains(&secret[..8]), "offset {offset}: {shown}");
+        }
     }
 
     #[test]

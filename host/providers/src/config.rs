@@ -26,7 +26,10 @@ const SUPPORTED_APIS: &str = "openai-completions, anthropic-messages";
 /// The resolver turns a secret setting into its value; `Ok(None)` means "not set".
 pub type SecretResolver<'a> = &'a dyn Fn(&SecretInput, &str) -> Result<Option<String>, String>;
 
-pub(crate) fn specs(models: Option<&ModelsConfig>, resolve: SecretResolver<'_>) -> Result<Vec<ProviderSpec>, ProviderConfigError> {
+pub(crate) fn specs(
+    models: Option<&ModelsConfig>,
+    resolve: SecretResolver<'_>,
+) -> Result<Vec<ProviderSpec>, ProviderConfigError> {
     let configured = models.and_then(|m| m.providers.as_ref());
     let replace = models.and_then(|m| m.mode) == Some(ModelsMode::Replace);
     let mut specs = Vec::new();
@@ -57,7 +60,11 @@ fn api_name(api: ProviderApi) -> &'static str {
     }
 }
 
-fn spec(id: &str, provider: &ModelProviderConfig, resolve: SecretResolver<'_>) -> Result<ProviderSpec, ProviderConfigError> {
+fn spec(
+    id: &str,
+    provider: &ModelProviderConfig,
+    resolve: SecretResolver<'_>,
+) -> Result<ProviderSpec, ProviderConfigError> {
     let at = |field: &str| format!("models.providers.{id}.{field}");
     let built_in = BUILT_IN.iter().find(|(known, _, _)| *known == id);
     let api = match provider.api {
@@ -75,7 +82,10 @@ fn spec(id: &str, provider: &ModelProviderConfig, resolve: SecretResolver<'_>) -
         Some(other) => {
             return Err(ProviderConfigError {
                 path: at("api"),
-                message: format!("`{}` is not supported; supported values: {SUPPORTED_APIS}", api_name(other)),
+                message: format!(
+                    "`{}` is not supported; supported values: {SUPPORTED_APIS}",
+                    api_name(other)
+                ),
             });
         }
         None => match built_in {
@@ -171,7 +181,10 @@ mod tests {
     #[test]
     fn built_ins_come_with_their_defaults_unless_replaced() {
         let all = specs(None, &literal_resolver).unwrap();
-        let ids: Vec<_> = all.iter().map(|s| (s.id.as_str(), s.api, s.base_url.as_str())).collect();
+        let ids: Vec<_> = all
+            .iter()
+            .map(|s| (s.id.as_str(), s.api, s.base_url.as_str()))
+            .collect();
         assert_eq!(ids, BUILT_IN.to_vec());
         let replaced = specs(
             Some(&models(serde_json::json!({

@@ -30,16 +30,30 @@ pub enum FailureCause {
     /// The chain names a provider that is not configured.
     UnknownProvider,
     /// The provider answered with an error status; `message` is its own explanation.
-    Status { status: u16, message: String },
+    Status {
+        status: u16,
+        message: String,
+    },
     /// No connection could be made.
-    Connect { detail: String },
-    Timeout { kind: TimeoutKind, after: Duration },
+    Connect {
+        detail: String,
+    },
+    Timeout {
+        kind: TimeoutKind,
+        after: Duration,
+    },
     /// The body is not a chat completion of the provider's API.
-    Malformed { detail: String },
+    Malformed {
+        detail: String,
+    },
     /// The connection failed while the answer was being read.
-    Transport { detail: String },
+    Transport {
+        detail: String,
+    },
     /// The provider reported an error inside the stream.
-    Stream { message: String },
+    Stream {
+        message: String,
+    },
 }
 
 impl FailureCause {
@@ -85,7 +99,13 @@ impl FailureCause {
 
 impl fmt::Display for AttemptFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}: {}", self.provider, self.model, self.cause.describe(&self.provider))
+        write!(
+            f,
+            "{}/{}: {}",
+            self.provider,
+            self.model,
+            self.cause.describe(&self.provider)
+        )
     }
 }
 
@@ -148,7 +168,12 @@ mod tests {
             (status(400), false),
             (status(401), false),
             (status(404), false),
-            (FailureCause::Connect { detail: "refused".into() }, true),
+            (
+                FailureCause::Connect {
+                    detail: "refused".into(),
+                },
+                true,
+            ),
             (
                 FailureCause::Timeout {
                     kind: TimeoutKind::Response,

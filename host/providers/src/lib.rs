@@ -12,8 +12,8 @@ pub mod config;
 mod error;
 mod openai;
 mod retry;
-pub mod sse;
 mod spec;
+pub mod sse;
 mod types;
 
 pub use client::Providers;

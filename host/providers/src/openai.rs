@@ -106,7 +106,7 @@ fn provider_error(error: &Value) -> FailureCause {
         .map(str::to_string)
         .unwrap_or_else(|| error.to_string());
     FailureCause::Stream {
-        message: crate::answer::excerpt(&message),
+        message: crate::answer::bounded(&message),
     }
 }
 
@@ -188,7 +188,8 @@ impl StreamDecoder {
                     }
                     if let Some(function) = fragment.function {
                         call.name.push_str(function.name.as_deref().unwrap_or_default());
-                        call.arguments.push_str(function.arguments.as_deref().unwrap_or_default());
+                        call.arguments
+                            .push_str(function.arguments.as_deref().unwrap_or_default());
                     }
                 }
             }
@@ -301,7 +302,9 @@ mod tests {
         let request = ChatRequest {
             system: "be brief".into(),
             messages: vec![
-                Message::User { text: "read a.txt".into() },
+                Message::User {
+                    text: "read a.txt".into(),
+                },
                 Message::Assistant {
                     text: String::new(),
                     tool_calls: vec![ToolCall {
@@ -419,17 +422,32 @@ mod tests {
     #[test]
     fn stream_decoding_table() {
         let table: &[(&[&str], Result<StopReason, &str>)] = &[
-            (&[r#"{"choices":[{"delta":{"content":"hi"},"finish_reason":"stop"}]}"#], Ok(StopReason::EndTurn)),
-            (&[r#"{"choices":[{"delta":{},"finish_reason":"length"}]}"#, "[DONE]"], Ok(StopReason::MaxTokens)),
+            (
+                &[r#"{"choices":[{"delta":{"content":"hi"},"finish_reason":"stop"}]}"#],
+                Ok(StopReason::EndTurn),
+            ),
+            (
+                &[r#"{"choices":[{"delta":{},"finish_reason":"length"}]}"#, "[DONE]"],
+                Ok(StopReason::MaxTokens),
+            ),
             (
                 &[r#"{"choices":[{"delta":{},"finish_reason":"content_filter"}]}"#],
                 Ok(StopReason::Other("content_filter".into())),
             ),
             // No finish reason but a proper end of stream: accepted.
-            (&[r#"{"choices":[{"delta":{"content":"hi"}}]}"#, "[DONE]"], Ok(StopReason::EndTurn)),
+            (
+                &[r#"{"choices":[{"delta":{"content":"hi"}}]}"#, "[DONE]"],
+                Ok(StopReason::EndTurn),
+            ),
             (&[r#"{"choices":[{"delta":{"content":"hi"}}]}"#], Err("ended before")),
-            (&["not json"], Err("not a chat completion: expected ident at line 1 column 2 in a stream chunk `not json`")),
-            (&[r#"{"error":{"message":"model overloaded"}}"#], Err("model overloaded")),
+            (
+                &["not json"],
+                Err("not a chat completion: expected ident at line 1 column 2 in a stream chunk `not json`"),
+            ),
+            (
+                &[r#"{"error":{"message":"model overloaded"}}"#],
+                Err("model overloaded"),
+            ),
         ];
         for (events, expected) in table {
             let (answer, _) = decode(events);
@@ -447,17 +465,18 @@ mod tests {
     #[test]
     fn a_whole_json_answer_is_accepted() {
         let mut seen = Vec::new();
-        let mut sink = |e| seen.push(e);
-        let mut out = Emitter::new(&mut sink);
-        let body = r#"{"choices":[{"message":{"role":"assistant","content":"hello","tool_calls":[{"id":"c1","type":"function","function":{"name":"read","arguments":"{}"}}]},"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":3,"completion_tokens":2}}"#;
-        let answer = decode_whole(body, &mut out).unwrap();
-        assert_eq!(answer.text, "hello");
-        assert_eq!(answer.tool_calls.len(), 1);
-        assert!(matches!(
-            decode_whole("{\"choices\":[]}", &mut out),
-            Err(FailureCause::Malformed { .. })
-        ));
-        drop(out);
+        {
+            let mut sink = |e| seen.push(e);
+            let mut out = Emitter::new(&mut sink);
+            let body = r#"{"choices":[{"message":{"role":"assistant","content":"hello","tool_calls":[{"id":"c1","type":"function","function":{"name":"read","arguments":"{}"}}]},"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":3,"completion_tokens":2}}"#;
+            let answer = decode_whole(body, &mut out).unwrap();
+            assert_eq!(answer.text, "hello");
+            assert_eq!(answer.tool_calls.len(), 1);
+            assert!(matches!(
+                decode_whole("{\"choices\":[]}", &mut out),
+                Err(FailureCause::Malformed { .. })
+            ));
+        }
         assert_eq!(seen.len(), 2);
     }
 }

@@ -135,7 +135,10 @@ mod tests {
         spec.api_key = Some(SecretString::from("sk-very-secret"));
         spec.headers = vec![("x-org".into(), SecretString::from("org-secret"))];
         let debug = format!("{spec:?}");
-        assert!(!debug.contains("sk-very-secret") && !debug.contains("org-secret"), "{debug}");
+        assert!(
+            !debug.contains("sk-very-secret") && !debug.contains("org-secret"),
+            "{debug}"
+        );
         assert!(debug.contains("x-org") && debug.contains(REDACTED), "{debug}");
     }
 

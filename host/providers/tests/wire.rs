@@ -57,7 +57,10 @@ async fn text_reply_is_streamed_as_ordered_deltas() {
                 assert_eq!(request.header("x-api-key"), Some("sk-test"));
                 assert_eq!(request.header("anthropic-version"), Some("2023-06-01"));
                 assert_eq!(request.header("authorization"), None);
-                assert_eq!(request.messages(), vec![json!({"role": "user", "content": [{"type": "text", "text": "hi"}]})]);
+                assert_eq!(
+                    request.messages(),
+                    vec![json!({"role": "user", "content": [{"type": "text", "text": "hi"}]})]
+                );
                 assert_eq!(request.body["max_tokens"], 4096);
             }
         }
@@ -82,14 +85,16 @@ fn tools() -> Vec<ToolDef> {
 #[tokio::test]
 async fn tool_calls_round_trip_in_each_apis_shape() {
     for api in APIS {
-        let server = ModelServer::start(Script::new().model(
-            "m",
-            [
-                Turn::tool_calls([("read", json!({"path": "a.txt"})), ("list", json!({"dir": "/nope"}))])
-                    .with_text("Let me look."),
-                Turn::text("a.txt says hello."),
-            ],
-        ))
+        let server = ModelServer::start(
+            Script::new().model(
+                "m",
+                [
+                    Turn::tool_calls([("read", json!({"path": "a.txt"})), ("list", json!({"dir": "/nope"}))])
+                        .with_text("Let me look."),
+                    Turn::text("a.txt says hello."),
+                ],
+            ),
+        )
         .await;
         let providers = Providers::new(vec![spec(&server, "p", api)]);
         let mut request = ChatRequest {
@@ -107,7 +112,10 @@ async fn tool_calls_round_trip_in_each_apis_shape() {
             .iter()
             .map(|c| (c.name.as_str(), serde_json::from_str(&c.arguments).unwrap()))
             .collect();
-        assert_eq!(calls, vec![("read", json!({"path": "a.txt"})), ("list", json!({"dir": "/nope"}))]);
+        assert_eq!(
+            calls,
+            vec![("read", json!({"path": "a.txt"})), ("list", json!({"dir": "/nope"}))]
+        );
         // Text first, then each call once it is complete.
         let streamed_calls: Vec<&ToolCall> = events
             .iter()
@@ -159,8 +167,14 @@ async fn tool_calls_round_trip_in_each_apis_shape() {
         match api {
             Api::OpenaiCompletions => {
                 assert_eq!(messages[2]["tool_calls"][0]["function"]["name"], "read");
-                assert_eq!(messages[3], json!({"role": "tool", "tool_call_id": read.id, "content": "hello"}));
-                assert_eq!(requests[0].body["tools"][0]["function"]["parameters"]["required"], json!(["path"]));
+                assert_eq!(
+                    messages[3],
+                    json!({"role": "tool", "tool_call_id": read.id, "content": "hello"})
+                );
+                assert_eq!(
+                    requests[0].body["tools"][0]["function"]["parameters"]["required"],
+                    json!(["path"])
+                );
                 assert_eq!(requests[0].body["max_tokens"], 256);
             }
             Api::AnthropicMessages => {
@@ -168,10 +182,33 @@ async fn tool_calls_round_trip_in_each_apis_shape() {
                 assert_eq!(messages[1]["content"][1]["type"], "tool_use");
                 assert_eq!(messages[1]["content"][1]["input"], json!({"path": "a.txt"}));
                 assert_eq!(messages[2]["role"], "user");
-                assert_eq!(requests[0].body["tools"][0]["input_schema"]["required"], json!(["path"]));
+                assert_eq!(
+                    requests[0].body["tools"][0]["input_schema"]["required"],
+                    json!(["path"])
+                );
                 assert_eq!(requests[0].body["max_tokens"], 256);
             }
         }
+    }
+}
+
+#[tokio::test]
+async fn consecutive_turns_reuse_one_connection() {
+    for api in APIS {
+        let server = ModelServer::start(Script::new().model(
+            "m",
+            [Turn::text("one"), Turn::tool_call("t", json!({})), Turn::text("three")],
+        ))
+        .await;
+        let providers = Providers::new(vec![spec(&server, "p", api)]);
+        for _ in 0..3 {
+            let (result, _) = run(&providers, &chain(&["p/m"]), &ask("hi")).await;
+            result.unwrap();
+            // The rest of a finished stream is read in the background before the connection
+            // returns to the pool.
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        assert_eq!(server.connections(), 1, "{api:?}");
     }
 }
 
@@ -215,7 +252,10 @@ async fn model_server_answers_whole_json_when_not_streaming() {
         .await
         .unwrap();
     assert_eq!(openai["choices"][0]["message"]["content"], "hi");
-    assert_eq!(openai["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"], r#"{"path":"a"}"#);
+    assert_eq!(
+        openai["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"],
+        r#"{"path":"a"}"#
+    );
     assert_eq!(openai["choices"][0]["finish_reason"], "tool_calls");
     let anthropic: serde_json::Value = client
         .post(format!("{}/v1/messages", server.anthropic_base_url()))
@@ -239,6 +279,32 @@ async fn model_server_answers_whole_json_when_not_streaming() {
         .await
         .unwrap();
     assert_eq!(refused.status(), 400);
-    assert!(refused.text().await.unwrap().contains("anthropic-version header is required"));
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("anthropic-version header is required")
+    );
     assert_eq!(server.remaining("c"), 1);
+}
+
+/// `start_blocking` serves from its own thread, for tests that are not async.
+#[test]
+fn model_server_runs_without_a_runtime_of_the_caller() {
+    use std::io::{Read, Write};
+    let server = ModelServer::start_blocking(Script::new().model("m", [Turn::text("plain hello")]));
+    let body = json!({"model": "m", "messages": [{"role": "user", "content": "x"}]}).to_string();
+    let mut stream = std::net::TcpStream::connect(server.addr()).unwrap();
+    write!(
+        stream,
+        "POST /chat/completions HTTP/1.1\r\nhost: test\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains("plain hello"), "{response}");
+    assert_eq!(server.requests().len(), 1);
 }

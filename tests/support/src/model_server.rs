@@ -306,6 +306,7 @@ struct Shared {
     requests: Mutex<Vec<ModelRequest>>,
     next_id: AtomicU64,
     disconnects: AtomicUsize,
+    connections: AtomicUsize,
 }
 
 /// The running server. Dropping it stops accepting connections.
@@ -396,6 +397,12 @@ impl ModelServer {
         self.shared.requests.lock().map(|r| r.clone()).unwrap_or_default()
     }
 
+    /// TCP connections accepted so far (a client that pools connections opens one for many
+    /// requests).
+    pub fn connections(&self) -> usize {
+        self.shared.connections.load(Ordering::SeqCst)
+    }
+
     /// How many streamed answers the client abandoned before they ended.
     pub fn disconnects(&self) -> usize {
         self.shared.disconnects.load(Ordering::SeqCst)
@@ -420,19 +427,27 @@ async fn serve(script: Script) -> (SocketAddr, Arc<Shared>, tokio::sync::oneshot
         requests: Mutex::new(Vec::new()),
         next_id: AtomicU64::new(1),
         disconnects: AtomicUsize::new(0),
+        connections: AtomicUsize::new(0),
     });
     let app = Router::new()
         .route("/v1/chat/completions", post(openai_route))
         .route("/chat/completions", post(openai_route))
         .route("/v1/messages", post(anthropic_route))
-        .fallback(|| async { (StatusCode::NOT_FOUND, "the model server speaks /v1/chat/completions and /v1/messages") })
+        .fallback(|| async {
+            (
+                StatusCode::NOT_FOUND,
+                "the model server speaks /v1/chat/completions and /v1/messages",
+            )
+        })
         .with_state(shared.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .unwrap_or_else(|e| panic!("bind model server: {e}"));
     let addr = listener.local_addr().unwrap_or_else(|e| panic!("local_addr: {e}"));
     // Small SSE pieces must leave one by one, not wait on Nagle for an ACK.
-    let listener = listener.tap_io(|tcp| {
+    let counted = shared.clone();
+    let listener = listener.tap_io(move |tcp| {
+        counted.connections.fetch_add(1, Ordering::SeqCst);
         let _ = tcp.set_nodelay(true);
     });
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -470,7 +485,12 @@ async fn handle(shared: Arc<Shared>, api: WireApi, request: Request) -> Response
         headers: parts
             .headers
             .iter()
-            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect(),
         body: parsed
             .clone()
@@ -635,7 +655,9 @@ fn check_conversation(api: WireApi, request: &ModelRequest, body: &Value) -> Res
                 if message["role"] != expected {
                     return Err(format!("messages[{i}]: roles must alternate, starting with user"));
                 }
-                let blocks = message["content"].as_array().ok_or(format!("messages[{i}].content must be blocks"))?;
+                let blocks = message["content"]
+                    .as_array()
+                    .ok_or(format!("messages[{i}].content must be blocks"))?;
                 let mut calls = BTreeSet::new();
                 for block in blocks {
                     match block["type"].as_str() {
@@ -682,8 +704,10 @@ fn pieces(text: &str, size: usize) -> Vec<String> {
 
 impl Reply {
     fn usage(&self) -> (u64, u64) {
-        self.usage
-            .unwrap_or((self.input_messages, pieces(&self.text, 4).len() as u64 + self.calls.len() as u64))
+        self.usage.unwrap_or((
+            self.input_messages,
+            pieces(&self.text, 4).len() as u64 + self.calls.len() as u64,
+        ))
     }
 
     fn openai_finish(&self) -> &'static str {
@@ -704,7 +728,8 @@ impl Reply {
 
     fn openai_whole(&self) -> Value {
         let (input, output) = self.usage();
-        let mut message = json!({"role": "assistant", "content": if self.text.is_empty() { Value::Null } else { json!(self.text) }});
+        let mut message =
+            json!({"role": "assistant", "content": if self.text.is_empty() { Value::Null } else { json!(self.text) }});
         if !self.calls.is_empty() {
             message["tool_calls"] = self
                 .calls
@@ -803,7 +828,9 @@ impl Reply {
         }))];
         let mut index = 0;
         if !self.text.is_empty() {
-            events.push(event(json!({"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}})));
+            events.push(event(
+                json!({"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}}),
+            ));
             events.push(event(json!({"type": "ping"})));
             for piece in pieces(&self.text, 4) {
                 events.push(event(
@@ -866,7 +893,10 @@ fn stream_response(shared: Arc<Shared>, content: Vec<String>, tail: Vec<String>,
             Ending::Complete => {}
             Ending::Drop => {
                 let _ = tx
-                    .send(Err(std::io::Error::new(std::io::ErrorKind::ConnectionAborted, "scripted drop")))
+                    .send(Err(std::io::Error::new(
+                        std::io::ErrorKind::ConnectionAborted,
+                        "scripted drop",
+                    )))
                     .await;
             }
             Ending::Stall => {
@@ -893,6 +923,8 @@ impl http_body::Body for ChannelBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
-        self.0.poll_recv(cx).map(|piece| piece.map(|r| r.map(http_body::Frame::data)))
+        self.0
+            .poll_recv(cx)
+            .map(|piece| piece.map(|r| r.map(http_body::Frame::data)))
     }
 }
