@@ -16,6 +16,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use base64::Engine as _;
 
+pub mod model_server;
+
 /// The workspace root (where `Cargo.toml` with `[workspace]` lives).
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
