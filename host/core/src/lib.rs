@@ -8,3 +8,4 @@ pub mod config;
 pub mod gateway;
 pub mod plugins;
 pub mod security;
+pub mod tools;
