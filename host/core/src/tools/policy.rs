@@ -23,8 +23,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::path::JsonPath;
 use crate::config::schema::Config;
+use crate::config::schema::agents::AgentConfig;
 use crate::config::schema::channels::CORE_CHANNELS;
-use crate::config::schema::common::{IdMap, ToolPolicy, ToolPolicyWithProfile};
+use crate::config::schema::common::{IdMap, ToolPolicy, ToolPolicyWithProfile, ToolProfile};
 
 use super::groups::{self, PLUGINS_GROUP};
 use super::names::{self, CORE_TOOLS, canonical};
@@ -387,18 +388,51 @@ fn glob_matches(parts: &[String], name: &str) -> bool {
     name.len() - at >= last.len() && name.ends_with(last.as_str())
 }
 
-/// One list entry, compiled: what it was written as, which config path it came from, and the
-/// tool names or patterns it stands for.
+/// One list entry: what it was written as and which config path it came from (for reasons).
 #[derive(Debug, Clone)]
 struct Entry {
     written: String,
     source: String,
-    matchers: Vec<Matcher>,
 }
 
-impl Entry {
-    fn matches(&self, tool: &str) -> bool {
-        self.matchers.iter().any(|m| m.matches(tool))
+/// A compiled list: exact names in a map, patterns in order, each pointing at its entry so a
+/// denial can name the first entry that matched.
+#[derive(Debug, Default)]
+struct CompiledList {
+    entries: Vec<Entry>,
+    exact: HashMap<String, usize>,
+    patterns: Vec<(usize, Matcher)>,
+}
+
+impl CompiledList {
+    fn new<'a>(entries: impl IntoIterator<Item = &'a Sourced>, expander: &Expander) -> Self {
+        let mut list = CompiledList::default();
+        for (written, source) in entries {
+            let index = list.entries.len();
+            for matcher in expander.matchers(written) {
+                match matcher {
+                    Matcher::Exact(name) => {
+                        list.exact.entry(name).or_insert(index);
+                    }
+                    pattern => list.patterns.push((index, pattern)),
+                }
+            }
+            list.entries.push(Entry {
+                written: written.trim().to_string(),
+                source: source.clone(),
+            });
+        }
+        list
+    }
+
+    fn first_match(&self, tool: &str) -> Option<&Entry> {
+        let exact = self.exact.get(tool).copied();
+        let pattern = self.patterns.iter().find(|(_, m)| m.matches(tool)).map(|(i, _)| *i);
+        let index = match (exact, pattern) {
+            (Some(a), Some(b)) => a.min(b),
+            (a, b) => a.or(b)?,
+        };
+        self.entries.get(index)
     }
 }
 
@@ -433,7 +467,8 @@ impl Expander {
         }
     }
 
-    fn compile(&self, written: &str, source: &str) -> Entry {
+    /// The names and patterns an entry stands for.
+    fn matchers(&self, written: &str) -> Vec<Matcher> {
         let name = canonical(written);
         let mut matchers = Vec::new();
         if name == PLUGINS_GROUP {
@@ -452,11 +487,7 @@ impl Expander {
                 matchers.extend(tools.iter().map(|t| Matcher::Exact(t.clone())));
             }
         }
-        Entry {
-            written: written.trim().to_string(),
-            source: source.to_string(),
-            matchers,
-        }
+        matchers
     }
 
     fn is_core_name(&self, name: &str) -> bool {
@@ -581,7 +612,7 @@ fn plain_step(
 
 fn profile_step(
     step: Step,
-    profile: Option<(crate::config::schema::common::ToolProfile, String)>,
+    profile: Option<(ToolProfile, String)>,
     also_allow: Option<(&Vec<String>, String)>,
 ) -> StepSpec {
     let mut spec = StepSpec::inactive(step);
@@ -650,19 +681,19 @@ fn provider_entry<'c>(
 #[derive(Debug)]
 struct CompiledStep {
     step: Step,
-    allow: Option<Vec<Entry>>,
-    deny: Vec<Entry>,
+    allow: Option<CompiledList>,
+    deny: CompiledList,
     allow_label: String,
 }
 
 impl CompiledStep {
     /// `None` when the tool passes; otherwise why it does not.
     fn check(&self, tool: &str) -> Option<String> {
-        if let Some(entry) = self.deny.iter().find(|e| e.matches(tool)) {
+        if let Some(entry) = self.deny.first_match(tool) {
             return Some(format!("denied by {} (`{}`)", entry.source, entry.written));
         }
         match &self.allow {
-            Some(allow) if !allow.iter().any(|e| e.matches(tool)) => Some(format!("not in {}", self.allow_label)),
+            Some(allow) if allow.first_match(tool).is_none() => Some(format!("not in {}", self.allow_label)),
             _ => None,
         }
     }
@@ -755,8 +786,8 @@ fn compile_step(spec: StepSpec, expander: &Expander, warnings: &mut Vec<String>)
     };
     let compiled = CompiledStep {
         step: spec.step,
-        allow: allow.map(|entries| entries.iter().map(|(e, s)| expander.compile(e, s)).collect()),
-        deny: spec.deny.iter().map(|(e, s)| expander.compile(e, s)).collect(),
+        allow: allow.map(|entries| CompiledList::new(&entries, expander)),
+        deny: CompiledList::new(&spec.deny, expander),
         allow_label: spec.allow_label,
     };
     (compiled, report)
@@ -991,7 +1022,7 @@ fn step_specs(config: &Config, ctx: &PolicyContext<'_>) -> Vec<StepSpec> {
 /// the same as `*.tools.sandbox.tools` at that level (validation refuses both at once).
 fn sandbox_levels<'c>(
     config: &'c Config,
-    agent: Option<&'c crate::config::schema::agents::AgentConfig>,
+    agent: Option<&'c AgentConfig>,
     agent_path: &str,
 ) -> Vec<(&'c ToolPolicy, String)> {
     let mut levels = Vec::new();
@@ -1031,11 +1062,7 @@ fn sandbox_levels<'c>(
 
 /// Step 8: `allow` and `deny` are each taken from the most specific level that sets them (no
 /// merging across levels), else the defaults; `image` is added unless denied.
-fn sandbox_step(
-    config: &Config,
-    agent: Option<&crate::config::schema::agents::AgentConfig>,
-    agent_path: &str,
-) -> StepSpec {
+fn sandbox_step(config: &Config, agent: Option<&AgentConfig>, agent_path: &str) -> StepSpec {
     let levels = sandbox_levels(config, agent, agent_path);
     let mut spec = StepSpec::inactive(Step::Sandbox);
     let (mut allow, allow_source) = match levels.iter().find_map(|(p, path)| p.allow.as_ref().map(|a| (a, path))) {
