@@ -250,7 +250,7 @@ async fn websocket_connect_requires_the_credential() {
     assert_eq!(one["payload"]["value"], "loopback");
     let plugins = call(&mut ws, "p1", "plugins.list", json!({})).await;
     assert!(plugins["payload"]["plugins"].is_array());
-    let unknown = call(&mut ws, "u1", "sessions.list", json!({})).await;
+    let unknown = call(&mut ws, "u1", "no.such.method", json!({})).await;
     assert_eq!(unknown["error"]["code"], "METHOD_NOT_FOUND");
     let malformed = call(&mut ws, "m1", "", json!({})).await;
     assert_eq!(malformed["ok"], false);
@@ -919,7 +919,7 @@ fn unimplemented_security_settings_refuse_or_warn() {
         "controlUi": {"enabled": true, "allowInsecureAuth": true, "dangerouslyDisableDeviceAuth": true, "basePath": "/ui"},
         "reload": {"mode": "hot"},
         "nodes": {"denyCommands": ["system.run"]},
-        "http": {"endpoints": {"chatCompletions": {"enabled": true}}},
+        "http": {"endpoints": {"responses": {"enabled": true}}},
         "channelHealthCheckMinutes": 5,
     })));
     let mut gw = start(&sandbox, &[]);
@@ -934,7 +934,7 @@ fn unimplemented_security_settings_refuse_or_warn() {
         "gateway.controlUi.basePath",
         "gateway.reload",
         "gateway.nodes",
-        "gateway.http.endpoints.chatCompletions",
+        "gateway.http.endpoints.responses",
         "gateway.channelHealthCheckMinutes",
     ] {
         assert!(

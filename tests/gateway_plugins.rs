@@ -234,3 +234,48 @@ async fn the_compile_cache_keeps_only_what_installed_plugins_use() {
         "the memo of the pinned component in use stays"
     );
 }
+
+/// Plugin tools cross the same gate as built-in ones: a plugin id in `tools.deny` denies every
+/// tool of that plugin (403 with the config key), `group:plugins` reaches all of them, and
+/// other plugins keep working.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plugin_tools_obey_the_tool_policy_by_plugin_id_and_group() {
+    let hello = plugin_dir("hello-tool", HELLO);
+    let calc = workspace_root().join("plugins/calc");
+    let calc_dir = plugin_dir(
+        "calc",
+        &std::fs::read_to_string(calc.join("openclaw-plugin.toml")).unwrap(),
+    );
+    let sandbox = Sandbox::new().env("OPENCLAW_DISABLE_BONJOUR", "1");
+    let write = |tools: Value| {
+        sandbox.write_config(
+            &json!({
+                "gateway": {"mode": "local", "auth": {"mode": "token", "token": TOKEN}},
+                "plugins": {"load": {"paths": [hello.path(), calc_dir.path()]}, "allow": ["hello-tool", "calc"]},
+                "tools": tools,
+            })
+            .to_string(),
+        )
+    };
+    write(json!({"deny": ["calc"]}));
+    let gw = Running::start(&sandbox);
+    let (status, reply) = gw.invoke("calculate", json!({"expression": "6 * 7"})).await;
+    assert_eq!(status, 403, "{reply}");
+    assert!(
+        reply["error"]["message"].as_str().unwrap().contains("tools.deny"),
+        "{reply}"
+    );
+    let (status, reply) = gw.invoke("hello", json!({"name": "Ada"})).await;
+    assert_eq!(status, 200, "{reply}");
+    drop(gw);
+
+    write(json!({"deny": ["group:plugins"]}));
+    let gw = Running::start(&sandbox);
+    for tool in ["calculate", "hello"] {
+        let (status, reply) = gw.invoke(tool, json!({})).await;
+        assert_eq!(status, 403, "{tool}: {reply}");
+    }
+    // Built-in tools are not plugin tools.
+    let (status, reply) = gw.invoke("session_status", json!({})).await;
+    assert_eq!(status, 200, "{reply}");
+}

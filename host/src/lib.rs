@@ -1,8 +1,10 @@
 //! The OpenClaw gateway: I/O around the pure policy in `openclaw-core`.
 
+pub mod agents;
 pub mod cli;
 pub mod config;
 pub mod context;
+pub mod events;
 pub mod exit;
 pub mod gateway;
 #[cfg(test)]
@@ -11,5 +13,7 @@ pub mod logging;
 pub mod output;
 pub mod plugins;
 pub mod secrets;
+pub mod sessions;
+pub mod tools;
 /// The state directory lives in its own crate so the plugin runtime can share it.
 pub use openclaw_state as state;

@@ -7,5 +7,6 @@
 pub mod config;
 pub mod gateway;
 pub mod plugins;
+pub mod routing;
 pub mod security;
 pub mod tools;

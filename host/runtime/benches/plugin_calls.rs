@@ -151,6 +151,7 @@ fn main() {
             session_key: "agent:main:main".into(),
             channel: None,
             call_id: "bench".into(),
+            sandbox_exec: true,
         };
 
         // Compile (no cache): a fresh cache directory each time.

@@ -454,6 +454,7 @@ impl Runtime {
                 session_key: String::new(),
                 channel: None,
                 call_id: "list-tools".into(),
+                sandbox_exec: false,
             };
             let mut store = new_store(&plugin, pre.engine(), Some(context))?;
             let pre = pre.clone();

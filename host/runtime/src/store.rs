@@ -480,6 +480,13 @@ impl StoreState {
                 self.plugin.id, self.plugin.id
             )));
         }
+        if !self.call.as_ref().is_some_and(|c| c.sandbox_exec) {
+            let agent = self.call.as_ref().map(|c| c.agent_id.as_str()).unwrap_or_default();
+            return Err(HostError::Denied(format!(
+                "the tool policy does not allow `exec` for agent \"{agent}\" in this session, so plugin \"{}\" may not run sandbox commands for it",
+                self.plugin.id
+            )));
+        }
         let Some(backend) = self.plugin.sandbox.clone() else {
             return Err(HostError::NotAvailable(
                 "this gateway has no sandbox backend configured, so commands cannot run".into(),

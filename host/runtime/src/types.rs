@@ -13,6 +13,9 @@ pub struct CallContext {
     pub session_key: String,
     pub channel: Option<String>,
     pub call_id: String,
+    /// Whether the tool policy lets this agent use `exec` in this session: a plugin's
+    /// sandbox-exec grant holds only where it does. Not visible to the plugin.
+    pub sandbox_exec: bool,
 }
 
 /// A tool a plugin offers.
@@ -172,6 +175,8 @@ impl From<wit_types::CallContext> for CallContext {
             session_key: c.session_key,
             channel: c.channel,
             call_id: c.call_id,
+            // A context that came from a guest carries no policy decision: deny.
+            sandbox_exec: false,
         }
     }
 }

@@ -656,6 +656,20 @@ async fn kv_quota_and_sandbox_refusals_are_typed() {
         .await;
     let exec = attack(&harness, &granted, json!({"op": "sandbox"})).await.unwrap();
     assert!(error_starts(&exec, "not available"), "{exec}");
+    // Granted, but the tool policy does not allow `exec` for the calling agent: the grant does
+    // not hold for this call.
+    let mut no_exec = context();
+    no_exec.sandbox_exec = false;
+    let refused = harness
+        .runtime
+        .call_tool(&granted, "attack", &json!({"op": "sandbox"}).to_string(), &no_exec)
+        .await
+        .map(|out| serde_json::from_str::<Value>(&out).unwrap())
+        .unwrap();
+    assert!(
+        error_starts(&refused, "denied") && error_contains(&refused, "tool policy"),
+        "{refused}"
+    );
     // No kv requested: denied, not a trap.
     let no_kv = attack(&harness, &granted, json!({"op": "flood-kv", "n": 1}))
         .await

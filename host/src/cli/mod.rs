@@ -4,9 +4,12 @@
 //! bad arguments). Every command that reports takes `--json` and then prints exactly one JSON
 //! document on stdout, whatever the outcome.
 
+mod agent_cmd;
+mod approvals_cmd;
 mod config_cmd;
 mod doctor;
 mod gateway_cmd;
+mod operator;
 mod plugins_cmd;
 
 use std::process::ExitCode;
@@ -33,6 +36,10 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Send one message to an agent through the running gateway and print the reply.
+    Agent(agent_cmd::AgentArgs),
+    /// Answer exec approvals the running gateway waits for.
+    Approvals(approvals_cmd::ApprovalsArgs),
     /// Read, check and change the config (~/.openclaw/openclaw.json, or $OPENCLAW_CONFIG_PATH).
     #[command(subcommand)]
     Config(config_cmd::ConfigCommand),
@@ -73,6 +80,8 @@ pub fn main() -> ExitCode {
     };
     let ctx = Context { env, paths };
     let code = match cli.command {
+        Command::Agent(args) => agent_cmd::run(&ctx, args),
+        Command::Approvals(args) => approvals_cmd::run(&ctx, args),
         Command::Config(command) => config_cmd::run(&ctx, command),
         Command::Doctor(args) => doctor::run(&ctx, args),
         Command::Gateway(command) => gateway_cmd::run(&ctx, command),

@@ -900,6 +900,7 @@ fn run_cmd(ctx: &Context, args: RunArgs) -> u8 {
                     session_key: "agent:main:main".into(),
                     channel: None,
                     call_id: "plugins-run".into(),
+                    sandbox_exec: true,
                 };
                 match runtime.call_tool(&plugin, tool, &args.args, &context).await {
                     Ok(result) => {

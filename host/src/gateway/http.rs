@@ -12,14 +12,15 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header}
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use openclaw_core::gateway::auth::{AuthOutcome, ResolvedAuth};
-use openclaw_core::gateway::http_tools::{HttpToolRefusal, http_tool_allowed};
-use openclaw_runtime::{CallContext, CallError, WebhookRequest};
+use openclaw_core::routing::session_key::SessionKey;
+use openclaw_runtime::{CallError, WebhookRequest};
 use serde_json::{Value, json};
 
 use super::Gateway;
 use super::guard::{Denied, HttpCredential};
 use super::serve::Admission;
 use crate::state::ids::random_hex;
+use crate::tools::dispatch::{CallOrigin, Refusal, ToolOutcome, Transport};
 
 /// Largest request body accepted (tool arguments, webhook payloads).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -31,6 +32,8 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
     Router::new()
         .route("/health", get(health))
         .route("/tools/invoke", post(tools_invoke))
+        .route("/v1/chat/completions", post(super::openai::chat_completions))
+        .route("/v1/models", get(super::openai::models))
         .route("/webhooks/{plugin}", any(webhook_route))
         .route("/webhooks/{plugin}/{*rest}", any(webhook_route))
         .route("/", get(super::ws::upgrade))
@@ -43,7 +46,7 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
         .with_state(gateway)
 }
 
-fn error_body(status: StatusCode, kind: &str, message: &str) -> Response {
+pub(super) fn error_body(status: StatusCode, kind: &str, message: &str) -> Response {
     (
         status,
         axum::Json(json!({"ok": false, "error": {"type": kind, "message": message}})),
@@ -99,7 +102,7 @@ pub fn denied_response(denied: Denied, auth: &ResolvedAuth) -> Response {
     }
 }
 
-fn authenticate(gateway: &Gateway, peer: SocketAddr, headers: &HeaderMap) -> Result<(), Denied> {
+pub(super) fn authenticate(gateway: &Gateway, peer: SocketAddr, headers: &HeaderMap) -> Result<(), Denied> {
     let client = gateway.guard.client(peer, headers);
     let credential = HttpCredential::from_headers(headers);
     gateway.guard.admit(&client, &credential.presented())
@@ -148,58 +151,44 @@ async fn tools_invoke(
             "`args` must be a JSON object",
         );
     }
-    match http_tool_allowed(
-        &request.tool,
-        gateway.config.gateway.as_ref().and_then(|g| g.tools.as_ref()),
-    ) {
-        Ok(()) => {}
-        Err(HttpToolRefusal::Dangerous) => {
-            return error_body(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                &format!(
-                    "tool `{}` is denied over HTTP by default (it can act on the host or the gateway); an operator can re-enable it with gateway.tools.allow",
-                    request.tool
-                ),
-            );
-        }
-        Err(HttpToolRefusal::Denied) => {
-            return error_body(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                &format!("tool `{}` is denied by gateway.tools.deny", request.tool),
-            );
-        }
-    }
-    let (Some(plugin), Some(runtime)) = (gateway.plugins.tool(&request.tool), gateway.plugins.runtime()) else {
+    let dispatcher = gateway.dispatcher();
+    let default_agent = gateway.agents.default_agent_id();
+    let key = match request.session_key.as_deref() {
+        Some(text) => match SessionKey::parse(text, &default_agent) {
+            Ok(key) => key,
+            Err(e) => return error_body(StatusCode::BAD_REQUEST, "invalid_request", &format!("sessionKey: {e}")),
+        },
+        None => SessionKey::main(&default_agent),
+    };
+    if !gateway.agents.knows_agent(key.agent_id()) {
         return error_body(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            &format!(
-                "Tool not available: {} (no enabled plugin provides it; see `openclaw plugins list`)",
-                request.tool
-            ),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            &format!("sessionKey: agent `{}` is not configured (agents.list)", key.agent_id()),
         );
-    };
-    if request.dry_run {
-        return axum::Json(json!({"ok": true, "dryRun": true, "tool": request.tool, "plugin": plugin.id()}))
-            .into_response();
     }
-    let context = CallContext {
-        agent_id: "main".into(),
-        session_key: request.session_key.unwrap_or_else(|| "agent:main:main".into()),
-        channel: None,
-        call_id: format!("http-{}", uuid_like()),
-    };
-    match runtime
-        .call_tool(plugin, &request.tool, &args.to_string(), &context)
-        .await
-    {
-        Ok(output) => {
+    let origin = CallOrigin::new(key, Transport::Http);
+    if request.dry_run {
+        return match dispatcher.gate(&origin, &request.tool) {
+            Ok((name, _)) => axum::Json(json!({"ok": true, "dryRun": true, "tool": name})).into_response(),
+            Err(refusal) => refusal_response(&refusal),
+        };
+    }
+    let call_id = format!("http-{}", uuid_like());
+    match dispatcher.call(&origin, &request.tool, args, &call_id).await {
+        ToolOutcome::Done(output) => {
             let result = serde_json::from_str::<Value>(&output).unwrap_or(Value::String(output));
             axum::Json(json!({"ok": true, "result": result})).into_response()
         }
-        Err(e) => error_body(StatusCode::BAD_GATEWAY, "tool_error", &e.to_string()),
+        ToolOutcome::Refused(refusal) => refusal_response(&refusal),
+        ToolOutcome::Failed(message) => error_body(StatusCode::BAD_GATEWAY, "tool_error", &message),
+    }
+}
+
+fn refusal_response(refusal: &Refusal) -> Response {
+    match refusal {
+        Refusal::Denied(message) => error_body(StatusCode::FORBIDDEN, "forbidden", message),
+        Refusal::Unavailable(message) => error_body(StatusCode::NOT_FOUND, "not_found", message),
     }
 }
 

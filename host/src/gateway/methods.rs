@@ -96,6 +96,7 @@ impl Methods {
             Scope::Read,
             |gw, _| async move { Ok(gw.plugins_json()) },
         );
+        super::chat::register(&mut methods);
         methods
     }
 }

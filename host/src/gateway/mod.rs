@@ -2,13 +2,13 @@
 //! the plugins it runs. Policy (bind, auth, client address, rate limits, origins, the HTTP tool
 //! deny list) is pure code in `openclaw_core::gateway`; this module does the I/O around it.
 
+pub mod chat;
 pub mod front;
 pub mod guard;
 pub mod http;
-pub mod inbox;
 pub mod mdns;
 pub mod methods;
-pub mod plugins;
+pub mod openai;
 pub mod run;
 pub mod runfile;
 pub mod serve;
@@ -30,7 +30,10 @@ use tokio::sync::{Notify, watch};
 
 use self::guard::Guard;
 use self::methods::Methods;
-use self::plugins::Plugins;
+use crate::agents::AgentService;
+use crate::events::EventBus;
+use crate::plugins::serving::Plugins;
+use crate::tools::Dispatcher;
 
 /// Protocol version of the operator WebSocket (OpenClaw's current one).
 pub const PROTOCOL_VERSION: u64 = 3;
@@ -42,7 +45,10 @@ pub struct Gateway {
     pub config: Arc<Config>,
     pub bind: ResolvedBind,
     pub port: u16,
-    pub plugins: Plugins,
+    pub plugins: Arc<Plugins>,
+    /// The agent loop, and through it the one tool gate.
+    pub agents: Arc<AgentService>,
+    pub events: EventBus,
     pub allowed_origins: Vec<String>,
     pub host_header_origin_fallback: bool,
     /// The host names requests may address (DNS rebinding).
@@ -97,7 +103,9 @@ pub struct GatewayParts {
     pub redacted_config: Value,
     pub bind: ResolvedBind,
     pub port: u16,
-    pub plugins: Plugins,
+    pub plugins: Arc<Plugins>,
+    pub agents: Arc<AgentService>,
+    pub events: EventBus,
     pub hosts: HostPolicy,
     pub handshake_timeout: Duration,
     pub body_timeout: Duration,
@@ -137,6 +145,8 @@ impl Gateway {
             bind: parts.bind,
             port: parts.port,
             plugins: parts.plugins,
+            agents: parts.agents,
+            events: parts.events,
             handshake_timeout: parts.handshake_timeout,
             body_timeout: parts.body_timeout,
             tick_interval: parts.tick_interval,
@@ -241,6 +251,11 @@ impl Gateway {
             "plugins": self.plugins.count(),
             "methods": self.methods.names(),
         })
+    }
+
+    /// The one gate for tool calls from every transport.
+    pub fn dispatcher(&self) -> &Arc<Dispatcher> {
+        self.agents.dispatcher()
     }
 
     pub fn plugins_json(&self) -> Value {

@@ -18,7 +18,6 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 
 use super::guard::Guard;
-use super::plugins::Plugins;
 use super::runfile::{self, RunInfo};
 use super::token::new_token;
 use super::{Gateway, GatewayParts};
@@ -27,6 +26,7 @@ use crate::context::Context;
 use crate::exit::{EXIT_CONFIG, EXIT_FAILED, EXIT_OK, EXIT_USAGE};
 use crate::logging::setup::init_logging_gateway;
 use crate::output::print_issues;
+use crate::plugins::serving::Plugins;
 use crate::secrets::{self, ResolvedSecrets};
 use crate::state::StateLock;
 use crate::state::ids::sha256_hex;
@@ -299,7 +299,16 @@ pub fn run(ctx: &Context, options: RunOptions) -> u8 {
         .map(|bytes| sha256_hex(&bytes))
         .unwrap_or_default();
     let redacted_config = redacted_document(&loaded.merged);
-    let code = runtime.block_on(serve(ctx, config, plan, auth, resolved, config_hash, redacted_config));
+    let checked = Checked {
+        config,
+        plan,
+        auth,
+        resolved,
+        config_hash,
+        redacted_config,
+        redactor,
+    };
+    let code = runtime.block_on(serve(ctx, checked));
     drop(lock);
     code
 }
@@ -312,15 +321,27 @@ fn env_duration_ms(ctx: &Context, name: &str, default: Duration) -> Duration {
         .map_or(default, Duration::from_millis)
 }
 
-async fn serve(
-    ctx: &Context,
+/// Everything the checks before serving decided.
+struct Checked {
     config: openclaw_core::config::schema::Config,
     plan: StartPlan,
     auth: ResolvedAuth,
     resolved: ResolvedSecrets,
     config_hash: String,
     redacted_config: Value,
-) -> u8 {
+    redactor: Arc<openclaw_core::security::redact::Redactor>,
+}
+
+async fn serve(ctx: &Context, checked: Checked) -> u8 {
+    let Checked {
+        config,
+        plan,
+        auth,
+        resolved,
+        config_hash,
+        redacted_config,
+        redactor,
+    } = checked;
     let addr = SocketAddr::new(plan.bind.ip, plan.port);
     let listener = match tokio::net::TcpListener::bind(addr).await {
         Ok(listener) => listener,
@@ -347,7 +368,17 @@ async fn serve(
     };
     let local = listener.local_addr().unwrap_or(addr);
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
-    let plugins = Plugins::load(&config, &ctx.paths, &ctx.env, &resolved, shutdown_rx.clone()).await;
+    let plugins = Arc::new(Plugins::load(&config, &ctx.paths, &ctx.env, &resolved, shutdown_rx.clone()).await);
+    let config_arc = Arc::new(config.clone());
+    let events = crate::events::EventBus::new();
+    let agents = crate::agents::build(
+        &config_arc,
+        &ctx.paths,
+        &resolved,
+        plugins.clone(),
+        redactor,
+        events.clone(),
+    );
     let gateway_config = config.gateway.clone().unwrap_or_default();
     let guard = Guard::new(
         auth,
@@ -357,13 +388,15 @@ async fn serve(
     );
     let gateway = Gateway::new(GatewayParts {
         guard,
-        config: Arc::new(config.clone()),
+        config: config_arc,
         config_path: ctx.paths.config_path.clone(),
         config_hash,
         redacted_config,
         bind: plan.bind,
         port: local.port(),
         plugins,
+        agents,
+        events,
         hosts: plan.hosts.clone(),
         handshake_timeout: env_duration_ms(ctx, "OPENCLAW_HANDSHAKE_TIMEOUT_MS", Duration::from_secs(10)),
         body_timeout: env_duration_ms(ctx, "OPENCLAW_BODY_TIMEOUT_MS", BODY_TIMEOUT),

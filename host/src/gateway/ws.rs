@@ -295,7 +295,7 @@ async fn connection(gateway: Arc<Gateway>, socket: Socket, client: ClientAddr, s
                 "type": "hello-ok",
                 "protocol": PROTOCOL_VERSION,
                 "server": {"version": env!("CARGO_PKG_VERSION")},
-                "features": {"methods": gateway.methods.names(), "events": ["tick", "shutdown"]},
+                "features": {"methods": gateway.methods.names(), "events": ["tick", "shutdown", "chat", "agent", "exec.approval.requested", "exec.approval.resolved"]},
                 "policy": {"tickIntervalMs": gateway.tick_interval.as_millis() as u64, "maxPayload": MAX_FRAME_BYTES},
                 "auth": {"role": "operator", "scopes": session.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>()},
             }});
@@ -450,8 +450,26 @@ async fn serve(gateway: Arc<Gateway>, mut sink: Sink, mut stream: Stream, sessio
     let mut tick = tokio::time::interval(gateway.tick_interval);
     tick.tick().await;
     let mut seq: u64 = 0;
+    let mut bus = gateway.events.subscribe();
+    let mut bus_open = true;
     let close_frame = loop {
         tokio::select! {
+            event = bus.recv(), if bus_open => {
+                let event = match event {
+                    Ok(event) => event,
+                    // Fell behind: the missed events are gone; keep going with the next ones.
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                        bus_open = false;
+                        continue;
+                    }
+                };
+                seq += 1;
+                let frame = json!({"type": "event", "event": event.name, "payload": event.payload, "seq": seq});
+                if sink.send(text(&frame)).await.is_err() {
+                    break None;
+                }
+            }
             incoming = stream.next() => {
                 let message = match incoming {
                     None | Some(Err(_)) => break None,

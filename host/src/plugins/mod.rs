@@ -1,8 +1,11 @@
-//! Plugins on disk: discovery, packages, installs, and loading them into the runtime.
+//! Plugins on disk (discovery, packages, installs, loading them into the runtime) and the plugins
+//! a running gateway serves.
 
 pub mod discover;
+pub mod inbox;
 pub mod install;
 pub mod listing;
 pub mod loader;
 pub mod manifest_file;
 pub mod package;
+pub mod serving;

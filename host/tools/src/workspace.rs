@@ -29,6 +29,8 @@ pub struct Workspace {
     workspace_only: bool,
     protected: Vec<PathBuf>,
     resolution: Resolution,
+    /// What `~` means; the process's `HOME` when unset.
+    home: Option<PathBuf>,
 }
 
 /// Identity of a filesystem object: the same object under any spelling, symlink or hard link.
@@ -150,7 +152,15 @@ impl Workspace {
             workspace_only,
             protected,
             resolution: Resolution::default(),
+            home: None,
         })
+    }
+
+    /// What a leading `~` means (the gateway's home, which `OPENCLAW_HOME` may move away from the
+    /// process's `HOME`).
+    pub fn with_home(mut self, home: impl Into<PathBuf>) -> Self {
+        self.home = Some(home.into());
+        self
     }
 
     /// Chooses how confined paths are resolved (see [`Resolution`]).
@@ -290,7 +300,7 @@ impl Workspace {
         if path.contains('\0') {
             return Err(ToolError::unusable(path, "the path contains a NUL byte"));
         }
-        let expanded = expand_home(path)?;
+        let expanded = expand_home(path, self.home.as_deref())?;
         if !expanded.is_absolute() {
             return Ok((Base::Root, expanded));
         }
@@ -461,12 +471,15 @@ impl Workspace {
 }
 
 /// `~` and `~/...` mean the gateway process's HOME; `~user` is left alone (a literal name).
-fn expand_home(path: &str) -> Result<PathBuf, ToolError> {
+fn expand_home(path: &str, home: Option<&Path>) -> Result<PathBuf, ToolError> {
     let rest = match path.strip_prefix('~') {
         Some("") => "",
         Some(rest) if rest.starts_with('/') => rest.trim_start_matches('/'),
         _ => return Ok(PathBuf::from(path)),
     };
+    if let Some(home) = home {
+        return Ok(home.join(rest));
+    }
     let home = std::env::var_os("HOME")
         .filter(|h| !h.is_empty())
         .ok_or_else(|| ToolError::unusable(path, "cannot expand `~`: HOME is not set for the gateway"))?;

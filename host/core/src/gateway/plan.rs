@@ -313,10 +313,8 @@ pub fn unimplemented_settings(gateway: &GatewayConfig) -> Result<Vec<String>, St
             .push("gateway.nodes has no effect: this gateway has no nodes yet, so no node command can run".to_string());
     }
     if let Some(endpoints) = gateway.http.as_ref().and_then(|h| h.endpoints.as_ref()) {
-        for (key, endpoint, route) in [
-            ("chatCompletions", &endpoints.chat_completions, "/v1/chat/completions"),
-            ("responses", &endpoints.responses, "/v1/responses"),
-        ] {
+        // `chatCompletions` is served (gateway/openai.rs); only `responses` is not.
+        for (key, endpoint, route) in [("responses", &endpoints.responses, "/v1/responses")] {
             if endpoint.as_ref().and_then(|e| e.enabled) == Some(true) {
                 warnings.push(format!(
                     "gateway.http.endpoints.{key}.enabled: this gateway does not serve POST {route} yet (it answers 404)"
@@ -528,7 +526,7 @@ mod tests {
             "controlUi": {"enabled": false, "allowedOrigins": ["https://a.example"], "allowInsecureAuth": false},
             "tls": {"enabled": false},
             "reload": {"mode": "off"},
-            "http": {"endpoints": {"chatCompletions": {"enabled": false}},
+            "http": {"endpoints": {"chatCompletions": {"enabled": true}},
                      "securityHeaders": {"strictTransportSecurity": "max-age=63072000"}},
             "allowedHosts": ["gw.example.com"],
             "tools": {"deny": ["exec"]},

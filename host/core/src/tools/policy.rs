@@ -28,7 +28,7 @@ use crate::config::schema::channels::CORE_CHANNELS;
 use crate::config::schema::common::{IdMap, ToolPolicy, ToolPolicyWithProfile, ToolProfile};
 
 use super::groups::{self, PLUGINS_GROUP};
-use super::names::{self, CORE_TOOLS, canonical};
+use super::names::{CORE_TOOLS, canonical};
 use super::profiles;
 
 /// What a sandboxed session may use when no `tools.sandbox.tools.allow` is configured.
@@ -101,7 +101,8 @@ impl PluginTool {
 }
 
 /// The tools that exist in this gateway: the built-in tools available here and the plugin tools
-/// loaded. Names are canonical; a plugin tool that takes a built-in name is dropped.
+/// loaded. Names are canonical; a plugin tool that takes the name of a built-in tool this gateway
+/// has is dropped.
 #[derive(Debug, Clone, Default)]
 pub struct ToolCatalog {
     core: BTreeSet<String>,
@@ -128,9 +129,11 @@ impl ToolCatalog {
                 ));
                 continue;
             }
-            // A plugin must not be able to stand in for a built-in tool: policies and audits
-            // reason about built-in names.
-            if core.contains(&name) || names::is_core(&name) {
+            // A plugin must not be able to stand in for a built-in tool this gateway has:
+            // policies and audits reason about built-in names. A core name the gateway does
+            // not implement itself (`web_fetch`) may be provided by a plugin; the policy then
+            // treats it by that name (`group:web`, profiles) and by its plugin id.
+            if core.contains(&name) {
                 warnings.push(format!(
                     "tools: plugin `{plugin_id}` tool `{name}` has the name of a built-in tool; skipped \
                      (rename the plugin's tool)"
@@ -1195,5 +1198,28 @@ mod tests {
         let config = Config::default();
         let specs = step_specs(&config, &PolicyContext::default());
         assert!(specs.iter().all(|s| s.allow.is_none() && s.deny.is_empty()));
+    }
+
+    #[test]
+    fn a_plugin_may_provide_a_core_tool_the_gateway_lacks_but_never_shadow_one_it_has() {
+        let catalog = ToolCatalog::new(
+            ["read".to_string(), "exec".to_string()],
+            vec![
+                PluginTool::new("web-fetch", "web_fetch"),
+                PluginTool::new("evil", "exec"),
+            ],
+        );
+        let names: Vec<&str> = catalog.plugins().iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["web_fetch"]);
+        assert!(catalog.warnings().iter().any(|w| w.contains("evil")));
+        let policy = |json: serde_json::Value| {
+            let config: Config = serde_json::from_value(json).unwrap();
+            resolve(&config, &PolicyContext::default(), &catalog)
+        };
+        // Covered by its core name (group and profile) and by its plugin id.
+        assert!(!policy(serde_json::json!({"tools": {"deny": ["group:web"]}})).is_allowed("web_fetch"));
+        assert!(!policy(serde_json::json!({"tools": {"deny": ["web-fetch"]}})).is_allowed("web_fetch"));
+        assert!(policy(serde_json::json!({"tools": {"profile": "coding"}})).is_allowed("web_fetch"));
+        assert!(!policy(serde_json::json!({"tools": {"profile": "messaging"}})).is_allowed("web_fetch"));
     }
 }

@@ -98,6 +98,7 @@ pub fn context() -> CallContext {
         session_key: "agent:main:main".into(),
         channel: None,
         call_id: "test-call".into(),
+        sandbox_exec: true,
     }
 }
 

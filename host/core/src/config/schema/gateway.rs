@@ -204,9 +204,9 @@ pub struct TlsConfig {
     pub ca_path: Option<String>,
 }
 
-/// `gateway.http.endpoints.<name>`: one of OpenClaw's OpenAI-compatible HTTP endpoints. This
-/// gateway does not serve them yet (an enabled one is a start-up warning); their limits are
-/// accepted so an OpenClaw config loads.
+/// `gateway.http.endpoints.<name>`: one of OpenClaw's OpenAI-compatible HTTP endpoints, off
+/// unless enabled. `chatCompletions` is served; `responses` is not yet (enabling it is a start-up
+/// warning). Their limits are accepted so an OpenClaw config loads.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 #[schemars(transform = http_endpoint_compat)]

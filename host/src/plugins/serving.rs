@@ -52,6 +52,14 @@ impl Plugins {
         self.tools.get(name)
     }
 
+    /// (plugin id, tool name) of every tool this gateway serves.
+    pub fn tool_names(&self) -> Vec<(String, String)> {
+        self.tools
+            .iter()
+            .map(|(name, plugin)| (plugin.id().to_string(), name.clone()))
+            .collect()
+    }
+
     pub fn channel(&self, plugin_id: &str) -> Option<&Channel> {
         self.channels.get(plugin_id)
     }
