@@ -682,3 +682,31 @@ async fn sessions_send_runs_a_turn_in_another_session_and_never_in_its_own() {
         "{keys:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_model_that_never_stops_calling_tools_is_stopped_and_the_session_goes_on() {
+    let server = ModelServer::start(Script::new().model(
+        "m",
+        std::iter::repeat_n(Turn::tool_call("session_status", json!({})), 16).chain([Turn::text("back to normal")]),
+    ))
+    .await;
+    let sandbox = sandbox();
+    sandbox.write_config(&config(&server, "anthropic-messages", json!("local/m"), json!({})));
+    let gw = Gateway::start(&sandbox, &[]);
+    let mut op = Operator::connect(&gw).await;
+    let res = op.call("agent", json!({"message": "loop"})).await;
+    assert_eq!(res["ok"], true, "{res}");
+    assert!(
+        res["payload"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("stopped after 16 rounds"),
+        "{res}"
+    );
+    assert_eq!(res["payload"]["toolCalls"], 15, "the last round's calls are not run");
+    assert_eq!(server.requests().len(), 16);
+    // The next turn is accepted by the (strict) Anthropic wire format: the unanswered calls got
+    // a result in the history.
+    let res = op.call("agent", json!({"message": "hello?"})).await;
+    assert_eq!(res["payload"]["text"], "back to normal", "{res}");
+}

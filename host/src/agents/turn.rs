@@ -184,15 +184,14 @@ impl AgentService {
             model_time: std::time::Duration::ZERO,
         };
         let started = Instant::now();
-        for iteration in 0..=MAX_TOOL_ITERATIONS {
+        // Tools stay offered in every round: a provider refuses a conversation holding tool calls
+        // when the request defines no tools.
+        let mut capped = false;
+        for iteration in 0..MAX_TOOL_ITERATIONS {
             let chat = ChatRequest {
                 system: system.clone(),
                 messages: messages.clone(),
-                tools: if iteration == MAX_TOOL_ITERATIONS {
-                    Vec::new()
-                } else {
-                    tools.clone()
-                },
+                tools: tools.clone(),
                 max_tokens: None,
             };
             let mut forward = |event: StreamEvent| {
@@ -254,7 +253,10 @@ impl AgentService {
             if completion.tool_calls.is_empty() {
                 break;
             }
-            if iteration == MAX_TOOL_ITERATIONS {
+            if iteration + 1 == MAX_TOOL_ITERATIONS {
+                // The calls of the last round are not run; the next turn's history gives them
+                // an "interrupted" result.
+                capped = true;
                 break;
             }
             origin.provider = Some(completion.provider.clone());
@@ -292,8 +294,13 @@ impl AgentService {
                 }
             }
         }
-        if result.text.is_empty() && result.tool_calls > 0 {
-            result.text = format!("(stopped after {MAX_TOOL_ITERATIONS} rounds of tool calls without a final answer)");
+        if capped {
+            if !result.text.is_empty() {
+                result.text.push('\n');
+            }
+            result.text.push_str(&format!(
+                "(stopped after {MAX_TOOL_ITERATIONS} rounds of tool calls without a final answer)"
+            ));
         }
         let elapsed = started.elapsed();
         tracing::debug!(agent = agent_id, session = %key, ms = elapsed.as_millis() as u64, "turn finished");
