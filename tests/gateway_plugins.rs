@@ -279,3 +279,45 @@ async fn plugin_tools_obey_the_tool_policy_by_plugin_id_and_group() {
     let (status, reply) = gw.invoke("session_status", json!({})).await;
     assert_eq!(status, 200, "{reply}");
 }
+
+/// `message` sends through a running channel plugin's `send`, and the tool policy decides it
+/// like any other tool.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_message_tool_sends_through_the_channel_and_obeys_the_policy() {
+    let probe = tokio::task::spawn_blocking(|| plugin_dir("channel-probe", PROBE))
+        .await
+        .unwrap();
+    let sandbox = Sandbox::new().env("OPENCLAW_DISABLE_BONJOUR", "1");
+    let write = |tools: Value| {
+        sandbox.write_config(
+            &json!({
+                "gateway": {"mode": "local", "auth": {"mode": "token", "token": TOKEN}},
+                "plugins": {"load": {"paths": [probe.path()]}, "allow": ["probe"]},
+                "tools": tools,
+            })
+            .to_string(),
+        )
+    };
+    write(json!({}));
+    let gw = Running::start(&sandbox);
+    let (status, reply) = gw
+        .invoke(
+            "message",
+            json!({"channel": "probe", "to": "chat-1", "text": "hi there"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(reply["result"]["messageId"], "sent:hi there");
+    let (status, reply) = gw
+        .invoke("message", json!({"channel": "nowhere", "to": "x", "text": "hi"}))
+        .await;
+    assert_eq!(status, 502, "{reply}");
+    drop(gw);
+
+    write(json!({"deny": ["group:messaging"]}));
+    let gw = Running::start(&sandbox);
+    let (status, reply) = gw
+        .invoke("message", json!({"channel": "probe", "to": "chat-1", "text": "hi"}))
+        .await;
+    assert_eq!(status, 403, "{reply}");
+}

@@ -60,6 +60,27 @@ impl Plugins {
             .collect()
     }
 
+    pub fn has_channels(&self) -> bool {
+        !self.channels.is_empty()
+    }
+
+    /// A running channel by the id operators and models use for it: its manifest channel id
+    /// (`telegram`), or its plugin id.
+    pub fn channel_named(&self, name: &str) -> Option<&Channel> {
+        let name = name.trim().to_ascii_lowercase();
+        self.channels
+            .values()
+            .find(|c| {
+                c.instance
+                    .plugin()
+                    .manifest
+                    .channel
+                    .as_ref()
+                    .is_some_and(|section| section.id.eq_ignore_ascii_case(&name))
+            })
+            .or_else(|| self.channels.get(&name))
+    }
+
     pub fn channel(&self, plugin_id: &str) -> Option<&Channel> {
         self.channels.get(plugin_id)
     }

@@ -134,7 +134,7 @@ impl Dispatcher {
         sessions: Arc<SessionStore>,
         approvals: Arc<Approvals>,
     ) -> Self {
-        let builtins = Builtins::new(config.clone(), paths, sessions, approvals);
+        let builtins = Builtins::new(config.clone(), paths, sessions, approvals, plugins.clone());
         let plugin_tools: Vec<PluginTool> = plugins
             .tool_names()
             .into_iter()

@@ -3,6 +3,7 @@
 
 mod exec;
 mod fs;
+mod message;
 mod sessions;
 
 use std::collections::BTreeMap;
@@ -24,6 +25,7 @@ pub struct Builtins {
     paths: StatePaths,
     sessions: Arc<SessionStore>,
     approvals: Arc<Approvals>,
+    plugins: Arc<crate::plugins::serving::Plugins>,
     /// Background runs, one table per agent: an agent sees and stops only its own.
     processes: std::sync::Mutex<BTreeMap<String, Arc<openclaw_tools::ProcessTable>>>,
     specs: BTreeMap<String, OfferedTool>,
@@ -36,7 +38,13 @@ const IMPLEMENTED: &[&str] = &["read", "write", "edit", "apply_patch", "exec", "
 const SESSION_TOOLS: &[&str] = &["sessions_list", "sessions_history", "session_status"];
 
 impl Builtins {
-    pub fn new(config: Arc<Config>, paths: StatePaths, sessions: Arc<SessionStore>, approvals: Arc<Approvals>) -> Self {
+    pub fn new(
+        config: Arc<Config>,
+        paths: StatePaths,
+        sessions: Arc<SessionStore>,
+        approvals: Arc<Approvals>,
+        plugins: Arc<crate::plugins::serving::Plugins>,
+    ) -> Self {
         let mut specs: BTreeMap<String, OfferedTool> = openclaw_tools::specs()
             .into_iter()
             .filter(|s| IMPLEMENTED.contains(&s.name.as_str()))
@@ -54,11 +62,17 @@ impl Builtins {
         for spec in sessions::specs() {
             specs.insert(spec.name.clone(), spec);
         }
+        // `message` exists only where there is a channel to send through.
+        if plugins.has_channels() {
+            let spec = message::spec();
+            specs.insert(spec.name.clone(), spec);
+        }
         Self {
             config,
             paths,
             sessions,
             approvals,
+            plugins,
             processes: std::sync::Mutex::new(BTreeMap::new()),
             specs,
             turns: std::sync::OnceLock::new(),
@@ -108,6 +122,7 @@ impl Builtins {
                 Err(e) => ToolOutcome::Failed(e.to_string()),
             },
             "sessions_send" => sessions::send(self, origin, &args).await,
+            "message" => message::call(self, &args).await,
             n if SESSION_TOOLS.contains(&n) => sessions::call(self, origin, name, &args),
             _ => ToolOutcome::denied(format!("tool `{name}` is not available")),
         }
