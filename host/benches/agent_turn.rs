@@ -141,35 +141,48 @@ fn main() {
         let first = json!({"model": "m", "stream": true, "messages": [{"role": "user", "content": "q"}]});
         let second = json!({"model": "m", "stream": true, "messages": [{"role": "tool", "content": "r", "tool_call_id": "call_1"}]});
 
-        let mut totals = Vec::new();
-        let mut own = Vec::new();
+        let (mut totals, mut own) = (Vec::new(), Vec::new());
+        let (mut new_totals, mut new_own) = (Vec::new(), Vec::new());
         let mut floors = Vec::new();
         let mut session_keys = 0usize;
-        // Warm up: connection pool, allocator, page cache.
+        // The sessions an ongoing conversation reuses; history stays short (the rotation keeps
+        // each at about `rounds / 10` turns).
+        let ongoing: Vec<SessionKey> = (0..10).map(|n| SessionKey::new("main", &format!("bench:ongoing:{n}")).unwrap()).collect();
+        // Warm up: connection pool, allocator, page cache, and the ongoing sessions exist.
         for n in 0..50 {
             session_keys += 1;
-            let _ = turn(SessionKey::new("main", &format!("bench:warm:{n}")).unwrap(), n).await;
+            let _ = turn(ongoing[n % ongoing.len()].clone(), n).await;
         }
-        // Interleave turns and floors so both see the same machine speed.
+        // Interleave the cases and the floor so all see the same machine speed.
         for n in 0..rounds {
-            session_keys += 1;
-            let (total, model_time) = turn(SessionKey::new("main", &format!("bench:{n}")).unwrap(), n).await;
+            let (total, model_time) = turn(ongoing[n % ongoing.len()].clone(), n).await;
             totals.push(total);
             own.push(total.saturating_sub(model_time));
+            session_keys += 1;
+            let (total, model_time) = turn(SessionKey::new("main", &format!("bench:new:{n}")).unwrap(), n).await;
+            new_totals.push(total);
+            new_own.push(total.saturating_sub(model_time));
             let started = Instant::now();
             for body in [&first, &second] {
                 let _ = client.post(&url).json(body).send().await.unwrap().bytes().await.unwrap();
             }
             floors.push(started.elapsed());
         }
-        println!("agent turn with one tool call ({rounds} rounds, a new session each)");
-        let total = report("whole turn (2 model requests + 1 tool call)", totals);
-        let own = report("turn minus time in the provider client", own);
+        println!("agent turn with one tool call ({rounds} rounds of each case)");
+        let total = report("ongoing session: whole turn", totals);
+        let own = report("ongoing session: minus provider client", own);
+        let new_total = report("new session: whole turn", new_totals);
+        let new_own = report("new session: minus provider client", new_own);
         let floor = report("loopback floor (the 2 requests, bare client)", floors);
         println!(
-            "gateway overhead: {:.1} µs excluding the provider client; {:.1} µs including it (median turn − median floor)",
+            "gateway overhead, ongoing session: {:.1} µs excluding the provider client, {:.1} µs including it (median turn − median floor)",
             own.as_secs_f64() * 1e6,
             total.saturating_sub(floor).as_secs_f64() * 1e6
+        );
+        println!(
+            "gateway overhead, new session (its entry is written with fsync): {:.1} µs excluding the provider client, {:.1} µs including it",
+            new_own.as_secs_f64() * 1e6,
+            new_total.saturating_sub(floor).as_secs_f64() * 1e6
         );
 
         // Idle sessions: use many sessions once, then measure what stays resident.

@@ -453,6 +453,9 @@ async fn serve(ctx: &Context, checked: Checked) -> u8 {
     let _ = shutdown_tx.send(true);
     let drained = http_drained && gateway.drained(DRAIN_LIMIT).await;
     gateway.plugins.stop().await;
+    if let Err(e) = gateway.agents.sessions().flush() {
+        tracing::error!("writing sessions.json at stop failed: {e}");
+    }
     pruner.abort();
     drop(announcement);
     let _ = std::fs::remove_file(&run_path);

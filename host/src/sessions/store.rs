@@ -83,64 +83,39 @@ pub fn new_uuid() -> Result<String, StoreError> {
     ))
 }
 
-/// The sessions of every agent under one state directory.
-pub struct SessionStore {
+/// One agent's `sessions.json` as this process knows it.
+struct AgentStore {
+    entries: BTreeMap<String, SessionEntry>,
+    /// (modified time, length) of the file when it was read or written: an edit by someone
+    /// else is noticed and read again.
+    stamp: Option<(std::time::SystemTime, u64)>,
+    /// Changes not yet on disk (counters and timestamps only: see [`SessionStore::update`]).
+    dirty: bool,
+}
+
+type Stores = Arc<Mutex<HashMap<String, Arc<Mutex<AgentStore>>>>>;
+
+/// How long counter updates may wait before they are written.
+pub const FLUSH_DELAY: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Where the stores live.
+#[derive(Debug, Clone)]
+struct Locations {
     state_dir: PathBuf,
     /// `session.store` with `{agentId}` templating, when configured.
     store_template: Option<String>,
-    redactor: Arc<Redactor>,
-    /// One lock per agent store: read-modify-write of `sessions.json` never interleaves.
-    locks: Mutex<HashMap<String, Arc<Mutex<()>>>>,
 }
 
-impl SessionStore {
-    pub fn new(state_dir: &Path, store_template: Option<String>, redactor: Arc<Redactor>) -> Self {
-        Self {
-            state_dir: state_dir.to_path_buf(),
-            store_template,
-            redactor,
-            locks: Mutex::new(HashMap::new()),
-        }
-    }
-
-    pub fn redactor(&self) -> &Arc<Redactor> {
-        &self.redactor
-    }
-
-    /// `agents/<agentId>/sessions`.
-    pub fn sessions_dir(&self, agent_id: &str) -> PathBuf {
-        match &self.store_template {
-            Some(template) => {
-                let path = PathBuf::from(template.replace("{agentId}", agent_id));
-                path.parent()
-                    .map(Path::to_path_buf)
-                    .unwrap_or_else(|| self.default_dir(agent_id))
-            }
-            None => self.default_dir(agent_id),
-        }
-    }
-
+impl Locations {
     fn default_dir(&self, agent_id: &str) -> PathBuf {
         self.state_dir.join("agents").join(agent_id).join("sessions")
     }
 
-    pub fn store_path(&self, agent_id: &str) -> PathBuf {
+    fn store_path(&self, agent_id: &str) -> PathBuf {
         match &self.store_template {
             Some(template) => PathBuf::from(template.replace("{agentId}", agent_id)),
             None => self.default_dir(agent_id).join("sessions.json"),
         }
-    }
-
-    fn lock(&self, agent_id: &str) -> Arc<Mutex<()>> {
-        let mut locks = self.locks.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        locks.entry(agent_id.to_string()).or_default().clone()
-    }
-
-    /// Every session of `agent_id`, by key. A missing store is empty.
-    pub fn list(&self, agent_id: &str) -> Result<BTreeMap<String, SessionEntry>, StoreError> {
-        let lock = self.lock(agent_id);
-        let _held = lock.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        self.read(agent_id)
     }
 
     fn read(&self, agent_id: &str) -> Result<BTreeMap<String, SessionEntry>, StoreError> {
@@ -167,7 +142,21 @@ impl SessionStore {
         Ok(out)
     }
 
-    fn write(&self, agent_id: &str, entries: &BTreeMap<String, SessionEntry>) -> Result<(), StoreError> {
+    /// Brings the cached store up to date with the file (unless it holds unwritten changes).
+    fn refresh(&self, agent_id: &str, store: &mut AgentStore) -> Result<(), StoreError> {
+        if store.dirty {
+            return Ok(());
+        }
+        let stamp = stamp_of(&self.store_path(agent_id));
+        if store.stamp.is_some() && store.stamp == stamp {
+            return Ok(());
+        }
+        store.entries = self.read(agent_id)?;
+        store.stamp = stamp;
+        Ok(())
+    }
+
+    fn write(&self, agent_id: &str, store: &mut AgentStore) -> Result<(), StoreError> {
         let path = self.store_path(agent_id);
         if let Some(dir) = path.parent() {
             ensure_private_dir(dir)?;
@@ -177,48 +166,237 @@ impl SessionStore {
             Ok(text) => serde_json::from_str(&text).unwrap_or_default(),
             Err(_) => Map::new(),
         };
-        for (key, entry) in entries {
+        raw.retain(|key, value| {
+            store.entries.contains_key(key) || serde_json::from_value::<SessionEntry>(value.clone()).is_err()
+        });
+        for (key, entry) in &store.entries {
             raw.insert(key.clone(), serde_json::to_value(entry).unwrap_or(Value::Null));
         }
-        raw.retain(|key, value| {
-            entries.contains_key(key) || serde_json::from_value::<SessionEntry>(value.clone()).is_err()
-        });
         let text = serde_json::to_vec_pretty(&Value::Object(raw)).unwrap_or_default();
         write_atomic(&path, &text, 0o600)?;
+        store.stamp = stamp_of(&path);
+        store.dirty = false;
         Ok(())
     }
 
-    /// Reads, changes and writes one entry under the agent's lock. Creates the session (a new
-    /// `sessionId` and transcript) when it does not exist yet.
+    fn flush(&self, stores: &Stores) -> Result<(), StoreError> {
+        let all: Vec<(String, Arc<Mutex<AgentStore>>)> = stores
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .map(|(agent, store)| (agent.clone(), store.clone()))
+            .collect();
+        let mut first_error = None;
+        for (agent, store) in all {
+            let mut store = store.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if store.dirty
+                && let Err(e) = self.write(&agent, &mut store)
+            {
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+}
+
+fn stamp_of(path: &Path) -> Option<(std::time::SystemTime, u64)> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.modified().ok()?, meta.len()))
+}
+
+/// The sessions of every agent under one state directory.
+///
+/// Reads come from memory. Creating or resetting a session is written at once (atomically, with
+/// fsync): the transcript that follows must never belong to a session the store forgot. Updates
+/// of an existing session (token counters, model, `updatedAt`) are written behind, within
+/// [`FLUSH_DELAY`], by a flusher thread, and on [`SessionStore::flush`] and drop: a crash can lose
+/// at most that half second of counters, never a session or a transcript line.
+pub struct SessionStore {
+    at: Locations,
+    redactor: Arc<Redactor>,
+    stores: Stores,
+    /// Wakes the flusher thread; dropping it lets the thread write what is left and end.
+    flusher: Mutex<Option<std::sync::mpsc::Sender<()>>>,
+}
+
+impl Drop for SessionStore {
+    fn drop(&mut self) {
+        if let Err(e) = self.flush() {
+            tracing::error!("writing sessions.json failed: {e}");
+        }
+    }
+}
+
+impl SessionStore {
+    pub fn new(state_dir: &Path, store_template: Option<String>, redactor: Arc<Redactor>) -> Self {
+        Self {
+            at: Locations {
+                state_dir: state_dir.to_path_buf(),
+                store_template,
+            },
+            redactor,
+            stores: Arc::new(Mutex::new(HashMap::new())),
+            flusher: Mutex::new(None),
+        }
+    }
+
+    pub fn redactor(&self) -> &Arc<Redactor> {
+        &self.redactor
+    }
+
+    /// `agents/<agentId>/sessions`.
+    pub fn sessions_dir(&self, agent_id: &str) -> PathBuf {
+        match &self.at.store_template {
+            Some(template) => {
+                let path = PathBuf::from(template.replace("{agentId}", agent_id));
+                path.parent()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|| self.at.default_dir(agent_id))
+            }
+            None => self.at.default_dir(agent_id),
+        }
+    }
+
+    pub fn store_path(&self, agent_id: &str) -> PathBuf {
+        self.at.store_path(agent_id)
+    }
+
+    fn agent_store(&self, agent_id: &str) -> Arc<Mutex<AgentStore>> {
+        let mut stores = self.stores.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        stores
+            .entry(agent_id.to_string())
+            .or_insert_with(|| {
+                Arc::new(Mutex::new(AgentStore {
+                    entries: BTreeMap::new(),
+                    stamp: None,
+                    dirty: false,
+                }))
+            })
+            .clone()
+    }
+
+    /// Every session of `agent_id`, by key. A missing store is empty.
+    pub fn list(&self, agent_id: &str) -> Result<BTreeMap<String, SessionEntry>, StoreError> {
+        let store = self.agent_store(agent_id);
+        let mut store = store.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.at.refresh(agent_id, &mut store)?;
+        Ok(store.entries.clone())
+    }
+
+    /// Changes one entry under the agent's lock, creating the session (a new `sessionId`) when
+    /// it does not exist. A new session is written at once; a change to an existing one is
+    /// written behind (within [`FLUSH_DELAY`]).
     pub fn update<T>(
         &self,
         key: &SessionKey,
         change: impl FnOnce(&mut SessionEntry) -> T,
     ) -> Result<(SessionEntry, T), StoreError> {
         let agent = key.agent_id();
-        let lock = self.lock(agent);
-        let _held = lock.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut entries = self.read(agent)?;
+        let store = self.agent_store(agent);
+        let mut store = store.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.at.refresh(agent, &mut store)?;
         let name = key.to_string();
-        let mut entry = match entries.remove(&name) {
-            Some(entry) => entry,
+        let created = !store.entries.contains_key(&name);
+        let mut entry = match store.entries.get(&name) {
+            Some(entry) => entry.clone(),
             None => self.fresh_entry(key)?,
         };
         let out = change(&mut entry);
         entry.updated_at = now_ms();
-        entries.insert(name, entry.clone());
-        self.write(agent, &entries)?;
+        store.entries.insert(name, entry.clone());
+        if created {
+            self.at.write(agent, &mut store)?;
+        } else {
+            store.dirty = true;
+            drop(store);
+            self.schedule_flush();
+        }
         Ok((entry, out))
     }
 
-    /// The entry for `key`, creating the session when it does not exist.
+    /// The entry for `key`, creating the session (and writing it) when it does not exist.
+    /// An existing session is only read.
     pub fn ensure(&self, key: &SessionKey) -> Result<SessionEntry, StoreError> {
+        if let Some(entry) = self.get(key)? {
+            return Ok(entry);
+        }
         Ok(self.update(key, |_| ())?.0)
     }
 
     /// The entry for `key` if the session exists.
     pub fn get(&self, key: &SessionKey) -> Result<Option<SessionEntry>, StoreError> {
-        Ok(self.list(key.agent_id())?.remove(&key.to_string()))
+        let agent = key.agent_id();
+        let store = self.agent_store(agent);
+        let mut store = store.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.at.refresh(agent, &mut store)?;
+        Ok(store.entries.get(&key.to_string()).cloned())
+    }
+
+    /// Writes every change not yet on disk.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.at.flush(&self.stores)
+    }
+
+    /// Wakes the flusher thread (started on first use), which writes within [`FLUSH_DELAY`].
+    fn schedule_flush(&self) {
+        let mut flusher = self.flusher.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(wake) = flusher.as_ref()
+            && wake.send(()).is_ok()
+        {
+            return;
+        }
+        let (wake, woken) = std::sync::mpsc::channel::<()>();
+        let _ = wake.send(());
+        let at = self.at.clone();
+        let stores = self.stores.clone();
+        let spawned = std::thread::Builder::new()
+            .name("sessions-flush".into())
+            .spawn(move || {
+                // Each wake-up batches every change made within the delay into one write per agent.
+                while woken.recv().is_ok() {
+                    std::thread::sleep(FLUSH_DELAY);
+                    while woken.try_recv().is_ok() {}
+                    if let Err(e) = at.flush(&stores) {
+                        tracing::error!("writing sessions.json failed (tried again on the next change): {e}");
+                    }
+                }
+            });
+        match spawned {
+            Ok(_) => *flusher = Some(wake),
+            Err(_) => {
+                // No thread: write now rather than not at all.
+                drop(flusher);
+                if let Err(e) = self.flush() {
+                    tracing::error!("writing sessions.json failed: {e}");
+                }
+            }
+        }
+    }
+
+    /// `/new` and `/reset`: a new `sessionId`, written at once; the old transcript is archived
+    /// as `<file>.reset.<ts>` (kept, never deleted).
+    pub fn reset(&self, key: &SessionKey) -> Result<SessionEntry, StoreError> {
+        let mut entry = self.fresh_entry(key)?;
+        let agent = key.agent_id();
+        let store = self.agent_store(agent);
+        let mut store = store.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.at.refresh(agent, &mut store)?;
+        let name = key.to_string();
+        let old_file = store.entries.get(&name).and_then(|old| {
+            entry.extra = old.extra.clone();
+            old.session_file.clone()
+        });
+        store.entries.insert(name, entry.clone());
+        self.at.write(agent, &mut store)?;
+        drop(store);
+        if let Some(old) = old_file.filter(|old| Some(old) != entry.session_file.as_ref()) {
+            let old = PathBuf::from(old);
+            if old.exists() {
+                let archived = PathBuf::from(format!("{}.reset.{}", old.display(), now_ms()));
+                let _ = std::fs::rename(&old, &archived);
+            }
+        }
+        Ok(entry)
     }
 
     fn fresh_entry(&self, key: &SessionKey) -> Result<SessionEntry, StoreError> {
@@ -246,27 +424,6 @@ impl SessionStore {
         })
     }
 
-    /// `/new` and `/reset`: a new `sessionId`; the old transcript is archived as
-    /// `<file>.reset.<ts>` (kept, never deleted).
-    pub fn reset(&self, key: &SessionKey) -> Result<SessionEntry, StoreError> {
-        let fresh = self.fresh_entry(key)?;
-        let (entry, old_file) = self.update(key, |entry| {
-            let old = entry.session_file.clone();
-            let extra = std::mem::take(&mut entry.extra);
-            *entry = fresh;
-            entry.extra = extra;
-            old
-        })?;
-        if let Some(old) = old_file.filter(|old| Some(old) != entry.session_file.as_ref()) {
-            let old = PathBuf::from(old);
-            if old.exists() {
-                let archived = PathBuf::from(format!("{}.reset.{}", old.display(), now_ms()));
-                let _ = std::fs::rename(&old, &archived);
-            }
-        }
-        Ok(entry)
-    }
-
     /// The transcript of `entry` (created with its header on first use).
     pub fn transcript(&self, key: &SessionKey, entry: &SessionEntry, cwd: &Path) -> Result<Transcript, StoreError> {
         let dir = self.sessions_dir(key.agent_id());
@@ -278,5 +435,66 @@ impl SessionStore {
         };
         ensure_private_dir(&dir)?;
         Transcript::open(&path, &entry.session_id, cwd, self.redactor.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use openclaw_core::security::redact::RedactMode;
+
+    fn store(dir: &Path) -> SessionStore {
+        SessionStore::new(dir, None, Arc::new(Redactor::new(RedactMode::Tools, &[]).unwrap()))
+    }
+
+    fn on_disk(dir: &Path) -> Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.join("agents/main/sessions/sessions.json")).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_new_session_is_on_disk_at_once_and_counters_follow_within_the_delay() {
+        let dir = tempfile::tempdir().unwrap();
+        let sessions = store(dir.path());
+        let key = SessionKey::main("main");
+        let entry = sessions.ensure(&key).unwrap();
+        assert_eq!(
+            on_disk(dir.path())["agent:main:main"]["sessionId"],
+            entry.session_id.as_str()
+        );
+        sessions.update(&key, |e| e.input_tokens = 42).unwrap();
+        // In memory at once; on disk within the delay.
+        assert_eq!(sessions.get(&key).unwrap().unwrap().input_tokens, 42);
+        std::thread::sleep(FLUSH_DELAY * 3);
+        assert_eq!(on_disk(dir.path())["agent:main:main"]["inputTokens"], 42);
+        // And on drop, whatever the flusher has not written yet.
+        sessions.update(&key, |e| e.output_tokens = 7).unwrap();
+        drop(sessions);
+        assert_eq!(on_disk(dir.path())["agent:main:main"]["outputTokens"], 7);
+    }
+
+    #[test]
+    fn someone_elses_edit_is_read_and_unknown_rows_survive() {
+        let dir = tempfile::tempdir().unwrap();
+        let sessions = store(dir.path());
+        let key = SessionKey::main("main");
+        sessions.ensure(&key).unwrap();
+        let path = sessions.store_path("main");
+        let mut doc = on_disk(dir.path());
+        doc["agent:main:main"]["label"] = json_str("kept");
+        doc["not-a-session"] = serde_json::json!(17);
+        doc["agent:main:other"] = serde_json::json!({"sessionId": "abc", "updatedAt": 1});
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(&path, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
+        let list = sessions.list("main").unwrap();
+        assert!(list.contains_key("agent:main:other"), "{list:?}");
+        sessions.reset(&key).unwrap();
+        let after = on_disk(dir.path());
+        assert_eq!(after["not-a-session"], 17);
+        assert_eq!(after["agent:main:main"]["label"], "kept");
+        assert_eq!(after["agent:main:other"]["sessionId"], "abc");
+    }
+
+    fn json_str(s: &str) -> Value {
+        Value::String(s.into())
     }
 }
