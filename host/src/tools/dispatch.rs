@@ -119,9 +119,14 @@ pub struct OfferedTool {
     pub parameters: Value,
 }
 
+/// (agent, provider, model, sandboxed, subagent).
+type PolicyKey = (String, Option<String>, Option<String>, bool, bool);
+const MAX_CACHED_POLICIES: usize = 256;
+
 pub struct Dispatcher {
     config: Arc<Config>,
     catalog: ToolCatalog,
+    policies: std::sync::Mutex<std::collections::HashMap<PolicyKey, Arc<EffectivePolicy>>>,
     plugins: Arc<Plugins>,
     builtins: Builtins,
 }
@@ -148,6 +153,7 @@ impl Dispatcher {
         Self {
             config,
             catalog,
+            policies: std::sync::Mutex::new(std::collections::HashMap::new()),
             plugins,
             builtins,
         }
@@ -180,17 +186,38 @@ impl Dispatcher {
         }
     }
 
-    /// The tool policy for this caller, resolved from the config snapshot.
-    pub fn policy(&self, origin: &CallOrigin) -> EffectivePolicy {
+    /// The tool policy for this caller, resolved from the config snapshot. The snapshot and the
+    /// catalog never change while the gateway runs, so each distinct context is resolved once.
+    pub fn policy(&self, origin: &CallOrigin) -> Arc<EffectivePolicy> {
+        let sandboxed = self.sandboxed(origin);
+        let subagent = origin.session_key.rest().contains("subagent:");
+        let key = (
+            origin.agent_id.clone(),
+            origin.provider.clone(),
+            origin.model.clone(),
+            sandboxed,
+            subagent,
+        );
+        let mut cache = self.policies.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(policy) = cache.get(&key) {
+            return policy.clone();
+        }
         let context = PolicyContext {
             agent_id: &origin.agent_id,
             provider: origin.provider.as_deref(),
             model: origin.model.as_deref(),
             group: None,
-            sandboxed: self.sandboxed(origin),
-            subagent: origin.session_key.rest().contains("subagent:"),
+            sandboxed,
+            subagent,
         };
-        resolve(&self.config, &context, &self.catalog)
+        let policy = Arc::new(resolve(&self.config, &context, &self.catalog));
+        // Contexts are few (agents × models × two flags); the bound only guards against a
+        // caller inventing model names.
+        if cache.len() >= MAX_CACHED_POLICIES {
+            cache.clear();
+        }
+        cache.insert(key, policy.clone());
+        policy
     }
 
     /// The tools offered to the model for this caller: only what the policy allows.
@@ -247,7 +274,7 @@ impl Dispatcher {
     }
 
     /// Policy, then the HTTP deny list: the decision without running anything (`dryRun`).
-    pub fn gate(&self, origin: &CallOrigin, tool: &str) -> Result<(String, EffectivePolicy), Refusal> {
+    pub fn gate(&self, origin: &CallOrigin, tool: &str) -> Result<(String, Arc<EffectivePolicy>), Refusal> {
         let name = canonical(tool);
         let policy = self.policy(origin);
         let available = self.builtins.has(&name) || self.plugins.tool(&name).is_some();
