@@ -710,3 +710,36 @@ async fn a_model_that_never_stops_calling_tools_is_stopped_and_the_session_goes_
     let res = op.call("agent", json!({"message": "hello?"})).await;
     assert_eq!(res["payload"]["text"], "back to normal", "{res}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_abort_stops_a_turn_that_waits_for_the_model() {
+    let server = ModelServer::start(Script::new().model("m", [Turn::hang(), Turn::text("after the abort")])).await;
+    let sandbox = sandbox();
+    sandbox.write_config(&config(&server, "openai-completions", json!("local/m"), json!({})));
+    let gw = Gateway::start(&sandbox, &[]);
+    let mut op = Operator::connect(&gw).await;
+    let started = op.call("chat.send", json!({"message": "take your time"})).await;
+    assert_eq!(started["payload"]["status"], "started", "{started}");
+    let run_id = started["payload"]["runId"].as_str().unwrap().to_string();
+    // Wait until the model was asked, then abort.
+    for _ in 0..200 {
+        if !server.requests().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let aborted = op.call("chat.abort", json!({})).await;
+    assert_eq!(aborted["payload"]["aborted"], true, "{aborted}");
+    assert_eq!(aborted["payload"]["runIds"][0], run_id.as_str());
+    let event = loop {
+        let event = op.event("chat").await;
+        if event["payload"]["state"] != "delta" {
+            break event;
+        }
+    };
+    assert_eq!(event["payload"]["state"], "aborted", "{event}");
+    assert_eq!(event["payload"]["runId"], run_id.as_str());
+    // The session goes on.
+    let res = op.call("agent", json!({"message": "again"})).await;
+    assert_eq!(res["payload"]["text"], "after the abort", "{res}");
+}

@@ -104,7 +104,7 @@ fn main() {
         };
         let config: Config = serde_json::from_value(json!({
             "models": {"providers": {"fast": {"api": "openai-completions", "baseUrl": format!("http://{addr}/v1"), "apiKey": "sk-bench-0123456789abcdef"}}},
-            "agents": {"defaults": {"model": "fast/m"}},
+            "agents": {"defaults": {"model": "fast/m"}, "list": [{"id": "main", "default": true}, {"id": "fresh"}]},
             "tools": {"profile": "coding", "deny": ["group:runtime"]},
         }))
         .unwrap();
@@ -145,11 +145,11 @@ fn main() {
         let (mut new_totals, mut new_own) = (Vec::new(), Vec::new());
         let mut floors = Vec::new();
         let mut session_keys = 0usize;
-        // The sessions an ongoing conversation reuses; history stays short (the rotation keeps
-        // each at about `rounds / 10` turns).
-        let ongoing: Vec<SessionKey> = (0..10).map(|n| SessionKey::new("main", &format!("bench:ongoing:{n}")).unwrap()).collect();
-        // Warm up: connection pool, allocator, page cache, and the ongoing sessions exist.
-        for n in 0..50 {
+        // Ongoing conversations: 100 sessions, each 5 turns old after the warm-up, so a measured
+        // turn carries 5 to 5 + rounds/100 earlier turns of history (each turn is 4 transcript
+        // entries). A turn's cost grows with its history (it is read, and sent to the model).
+        let ongoing: Vec<SessionKey> = (0..100).map(|n| SessionKey::new("main", &format!("bench:ongoing:{n}")).unwrap()).collect();
+        for n in 0..ongoing.len() * 5 {
             session_keys += 1;
             let _ = turn(ongoing[n % ongoing.len()].clone(), n).await;
         }
@@ -159,7 +159,8 @@ fn main() {
             totals.push(total);
             own.push(total.saturating_sub(model_time));
             session_keys += 1;
-            let (total, model_time) = turn(SessionKey::new("main", &format!("bench:new:{n}")).unwrap(), n).await;
+            // New sessions go to another agent, so the ongoing agent's store keeps its size.
+            let (total, model_time) = turn(SessionKey::new("fresh", &format!("bench:new:{n}")).unwrap(), n).await;
             new_totals.push(total);
             new_own.push(total.saturating_sub(model_time));
             let started = Instant::now();
@@ -168,7 +169,10 @@ fn main() {
             }
             floors.push(started.elapsed());
         }
-        println!("agent turn with one tool call ({rounds} rounds of each case)");
+        println!(
+            "agent turn with one tool call ({rounds} rounds of each case; ongoing sessions hold 5 to {} earlier turns)",
+            5 + rounds / 100
+        );
         let total = report("ongoing session: whole turn", totals);
         let own = report("ongoing session: minus provider client", own);
         let new_total = report("new session: whole turn", new_totals);
@@ -190,7 +194,7 @@ fn main() {
         let before = rss_bytes();
         for n in 0..idle {
             session_keys += 1;
-            let _ = turn(SessionKey::new("main", &format!("idle:{n}")).unwrap(), n).await;
+            let _ = turn(SessionKey::new("fresh", &format!("idle:{n}")).unwrap(), n).await;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
         let after = rss_bytes();

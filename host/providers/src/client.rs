@@ -286,7 +286,7 @@ impl Providers {
                 .map_err(|e| FailureCause::Malformed { detail: e.to_string() })?;
             for event in events {
                 if decoder.event(event, out)? {
-                    tokio::spawn(drain(response));
+                    release(response).await;
                     return Ok(decoder.finish()?);
                 }
             }
@@ -416,8 +416,26 @@ async fn read_body(response: &mut reqwest::Response, idle: Duration, limit: usiz
     }
 }
 
-/// Reads what follows the end of a stream (usually only the closing chunk) in the background,
-/// so the connection goes back to the pool instead of being closed unread.
+/// Reads what follows the end of a stream (usually only the closing chunk), so the connection
+/// goes back to the pool instead of being closed unread. What has already arrived is read at
+/// once, without waiting: usually that is the end of the body, and the connection is back in
+/// the pool before the next request of the turn needs one. A body still open is left to
+/// [`drain`] in the background.
+async fn release(mut response: reqwest::Response) {
+    loop {
+        // A zero timeout polls the read once: it finishes only what is already buffered.
+        match timeout(Duration::ZERO, response.chunk()).await {
+            Ok(Ok(Some(_))) => continue,
+            Ok(Ok(None)) | Ok(Err(_)) => return,
+            Err(_) => {
+                tokio::spawn(drain(response));
+                return;
+            }
+        }
+    }
+}
+
+/// Reads the rest of a body in the background (bounded by `DRAIN_TIMEOUT`).
 async fn drain(mut response: reqwest::Response) {
     let _ = timeout(DRAIN_TIMEOUT, async {
         let mut left = MAX_ERROR_BODY;
