@@ -743,3 +743,48 @@ async fn chat_abort_stops_a_turn_that_waits_for_the_model() {
     let res = op.call("agent", json!({"message": "again"})).await;
     assert_eq!(res["payload"]["text"], "after the abort", "{res}");
 }
+
+#[test]
+fn openclaw_approvals_lists_and_answers_a_waiting_command() {
+    let server = ModelServer::start_blocking(Script::new().model(
+        "m",
+        [
+            Turn::tool_call("exec", json!({"command": "echo approved > by-cli"})),
+            Turn::text("done"),
+        ],
+    ));
+    let sandbox = sandbox();
+    sandbox.write_config(&config(
+        &server,
+        "openai-completions",
+        json!("local/m"),
+        json!({"tools": {"exec": {"host": "gateway", "security": "full", "ask": "always"}}}),
+    ));
+    let _gw = Gateway::start(&sandbox, &[]);
+    let turn = sandbox.command(&["agent", "-m", "run it", "--json"]);
+    let waiting = std::thread::spawn(move || {
+        let mut turn = turn;
+        common::Run::from(turn.output().unwrap())
+    });
+    let id = (0..300)
+        .find_map(|_| {
+            let listed = sandbox.run(&["approvals", "list", "--json"]).json();
+            let id = listed["pending"][0]["id"].as_str().map(str::to_string);
+            if id.is_none() {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            id
+        })
+        .expect("the command never waited for approval");
+    let text = sandbox.run(&["approvals", "list"]);
+    assert!(text.stdout.contains("echo approved > by-cli"), "{}", text.stdout);
+    let approved = sandbox.run(&["approvals", "approve", &id]);
+    assert_eq!(approved.code, Some(0), "{}", approved.stderr);
+    let turn = waiting.join().unwrap();
+    assert_eq!(turn.code, Some(0), "{}", turn.stderr);
+    assert_eq!(turn.json()["text"], "done");
+    assert!(workspace(&sandbox).join("by-cli").exists());
+    let again = sandbox.run(&["approvals", "deny", &id]);
+    assert_eq!(again.code, Some(1), "an answered request cannot be answered again");
+    assert!(again.stderr.contains("no pending approval"), "{}", again.stderr);
+}
