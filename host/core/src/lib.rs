@@ -4,6 +4,7 @@
 //! no wasmtime. The `openclaw` crate does the I/O around it. Keeping the boundary at the crate
 //! level means the compiler, not a code review, keeps policy testable in isolation.
 
+pub mod access;
 pub mod config;
 pub mod gateway;
 pub mod plugins;
