@@ -187,23 +187,23 @@ impl AllowList {
             self.wildcard = true;
             return;
         }
-        let name = match style {
-            IdStyle::Telegram if !is_telegram_id(value) => Some(value.trim_start_matches('@')),
-            _ => value.strip_prefix('@'),
+        // Telegram ids are numeric, so anything else is a username. Elsewhere an `@name` entry
+        // may itself be an id (Matrix `@user:server`): it stays an id and may also match as a name.
+        let (is_id, name) = match style {
+            IdStyle::Telegram if is_telegram_id(value) => (true, None),
+            IdStyle::Telegram => (false, Some(value.trim_start_matches('@'))),
+            _ => (true, value.strip_prefix('@')),
         };
-        match name {
-            Some(name) if !ids_only => {
-                let name = name.to_lowercase();
-                if !name.is_empty() && !self.names.contains(&name) {
-                    self.names.push(name);
-                }
+        if let Some(name) = name.filter(|_| !ids_only) {
+            let name = name.to_lowercase();
+            if !name.is_empty() && !self.names.contains(&name) {
+                self.names.push(name);
             }
-            Some(_) => {}
-            None => {
-                let id = normalize_entry(style, channel, value);
-                if !self.ids.contains(&id) {
-                    self.ids.push(id);
-                }
+        }
+        if is_id {
+            let id = normalize_entry(style, channel, value);
+            if !self.ids.contains(&id) {
+                self.ids.push(id);
             }
         }
     }

@@ -325,7 +325,8 @@ impl AccessSnapshot {
 
     /// Replaces the pairing-store entries of one channel account (normalized for the channel;
     /// `"*"` is ignored). Returns false when the account is not configured (the entries could
-    /// never admit anyone there).
+    /// never admit anyone there). A channel without a config block still has its default
+    /// account, under the fail-closed defaults.
     pub fn set_paired<'e>(
         &mut self,
         channel: &str,
@@ -333,6 +334,21 @@ impl AccessSnapshot {
         entries: impl IntoIterator<Item = &'e str>,
     ) -> bool {
         let account_id = account_key(account_id);
+        if !self.channels.contains_key(channel) && account_id == DEFAULT_ACCOUNT_ID {
+            let accounts = HashMap::from([(
+                DEFAULT_ACCOUNT_ID.to_string(),
+                AccountEntry {
+                    access: ResolvedAccess::unconfigured(channel),
+                    paired: AllowList::default(),
+                },
+            )]);
+            let entry = ChannelEntry {
+                accounts,
+                command_allow_from: self.commands.allow_from_for(channel),
+                mode_when_access_groups_off: CommandGateMode::default(),
+            };
+            self.channels.insert(channel.to_string(), entry);
+        }
         let Some(entry) = self
             .channels
             .get_mut(channel)
@@ -421,6 +437,8 @@ pub fn admit<'s>(snapshot: &'s AccessSnapshot, msg: &InboundFacts<'_>) -> Decisi
             ),
             None => return Decision::Drop(DropReason::AccountNotConfigured),
         },
+        // Nothing is listed there, so no message reaches command authorization: the empty
+        // command list is never consulted.
         None if account_id == DEFAULT_ACCOUNT_ID => (
             unconfigured_access(IdStyle::of(msg.channel)),
             &*NO_PAIRED,
