@@ -268,8 +268,9 @@ impl<'a> KeyParts<'a> {
         }
     }
 
-    /// Reads `rest` by the grammar in the module docs. The keyword positions of the shapes never
-    /// coincide for the same number of segments, so the first shape that fits is the only one.
+    /// Reads `rest` by the grammar in the module docs. For a given number of segments the shapes
+    /// put their keywords at different positions, so at most one shape (with its suffixes) fits
+    /// a key: trying them in any order gives the same reading.
     fn parse(rest: &'a str) -> Self {
         const MAX_SEGMENTS: usize = 8;
         let mut segs: [&str; MAX_SEGMENTS] = [""; MAX_SEGMENTS];
@@ -283,50 +284,66 @@ impl<'a> KeyParts<'a> {
         }
         let segs = &segs[..n];
         let is_dm = |s: &str| s == "direct" || s == "dm";
-        let (mut parts, base_len) = match segs {
-            ["main", ..] if matches!(segs.len(), 1 | 3 | 5) => (Self::new(SessionKind::Main), 1),
-            [kw, peer, ..] if is_dm(kw) && matches!(segs.len(), 2 | 4 | 6) => {
-                let mut p = Self::new(SessionKind::Direct);
-                p.peer = Some(peer);
-                p.legacy_dm = *kw == "dm";
-                (p, 2)
-            }
-            [channel, kw, id, ..] if matches!(segs.len(), 3 | 5 | 7) => {
-                let mut p = match *kw {
-                    "group" => Self::new(SessionKind::Group),
-                    "channel" => Self::new(SessionKind::Channel),
-                    k if is_dm(k) => {
-                        let mut p = Self::new(SessionKind::Direct);
-                        p.legacy_dm = k == "dm";
-                        p
-                    }
-                    _ => return Self::new(SessionKind::Other),
-                };
-                p.channel = Some(channel);
-                p.peer = Some(id);
-                (p, 3)
-            }
-            [channel, account, kw, peer, ..] if is_dm(kw) && matches!(segs.len(), 4 | 6 | 8) => {
-                let mut p = Self::new(SessionKind::Direct);
-                p.channel = Some(channel);
-                p.account_id = Some(account);
-                p.peer = Some(peer);
-                p.legacy_dm = *kw == "dm";
-                (p, 4)
-            }
-            _ => return Self::new(SessionKind::Other),
+        let direct = |legacy: bool| {
+            let mut p = Self::new(SessionKind::Direct);
+            p.legacy_dm = legacy;
+            p
         };
-        match &segs[base_len..] {
-            [] => {}
-            ["topic", t] => parts.topic = Some(t),
-            ["thread", t] => parts.thread = Some(t),
-            ["topic", t, "thread", h] => {
-                parts.topic = Some(t);
-                parts.thread = Some(h);
+        // Each shape: its parts and how many segments it takes; the rest must be suffixes.
+        let shapes = [
+            match segs {
+                ["main", ..] => Some((Self::new(SessionKind::Main), 1)),
+                _ => None,
+            },
+            match segs {
+                [kw, peer, ..] if is_dm(kw) => {
+                    let mut p = direct(*kw == "dm");
+                    p.peer = Some(*peer);
+                    Some((p, 2))
+                }
+                _ => None,
+            },
+            match segs {
+                [channel, kw, id, ..] => {
+                    let kind = match *kw {
+                        "group" => Some(Self::new(SessionKind::Group)),
+                        "channel" => Some(Self::new(SessionKind::Channel)),
+                        k if is_dm(k) => Some(direct(k == "dm")),
+                        _ => None,
+                    };
+                    kind.map(|mut p| {
+                        p.channel = Some(*channel);
+                        p.peer = Some(*id);
+                        (p, 3)
+                    })
+                }
+                _ => None,
+            },
+            match segs {
+                [channel, account, kw, peer, ..] if is_dm(kw) => {
+                    let mut p = direct(*kw == "dm");
+                    p.channel = Some(*channel);
+                    p.account_id = Some(*account);
+                    p.peer = Some(*peer);
+                    Some((p, 4))
+                }
+                _ => None,
+            },
+        ];
+        for (mut parts, base_len) in shapes.into_iter().flatten() {
+            match segs[base_len..] {
+                [] => {}
+                ["topic", t] => parts.topic = Some(t),
+                ["thread", t] => parts.thread = Some(t),
+                ["topic", t, "thread", h] => {
+                    parts.topic = Some(t);
+                    parts.thread = Some(h);
+                }
+                _ => continue,
             }
-            _ => return Self::new(SessionKind::Other),
+            return parts;
         }
-        parts
+        Self::new(SessionKind::Other)
     }
 }
 
