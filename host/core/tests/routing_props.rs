@@ -292,7 +292,7 @@ proptest! {
         names in prop::collection::vec("[a-c]{1,2}", 4),
         channels in prop::collection::vec(prop_oneof![Just("telegram"), Just("discord"), Just("signal")], 30),
     ) {
-        let peers: Vec<(String, &str)> = peers.into_iter().zip(channels).map(|(p, c)| (p, c)).collect();
+        let peers: Vec<(String, &str)> = peers.into_iter().zip(channels).collect();
         // Distinct canonical names (a partition into at most 4 groups).
         let names: Vec<String> = names.into_iter().collect::<BTreeSet<_>>().into_iter().collect();
         let mut links: BTreeMap<String, Vec<String>> = BTreeMap::new();
