@@ -20,19 +20,11 @@ use serde_json::{Value, json};
 const TOKEN: &str = "123456789:AAF-test_Token-abcdefghijklmnopq";
 const HOOK_SECRET: &str = "hook-Secret_0123456789";
 
-/// The shipped manifest, pointed at the local server: its URL prefix and hosts name
-/// `127.0.0.1:<port>` over plain HTTP, and it asks for the private network the grant allows.
+/// The shipped manifest, pointed at the local server.
 fn manifest_for(server: &TelegramServer) -> String {
-    let shipped = std::fs::read_to_string(workspace_root().join("plugins/telegram/openclaw-plugin.toml")).unwrap();
-    let local = shipped
-        .replace(
-            "https://api.telegram.org/bot{}/",
-            &format!("http://{}/bot{{}}/", server.host_port()),
-        )
-        .replace("\"api.telegram.org\"", &format!("\"{}\"", server.host_port()))
-        .replace("[capabilities]\n", "[capabilities]\nprivate-network = true\n");
-    assert!(!local.contains("api.telegram.org\""), "every host was rewritten");
-    local
+    server.local_manifest(
+        &std::fs::read_to_string(workspace_root().join("plugins/telegram/openclaw-plugin.toml")).unwrap(),
+    )
 }
 
 struct Running {

@@ -774,6 +774,25 @@ impl TelegramServer {
         lock(&self.shared.webhook).clone()
     }
 
+    /// A plugin manifest (the shipped `plugins/telegram/openclaw-plugin.toml`) pointed at this
+    /// server: the token's URL prefix becomes `http://127.0.0.1:<port>/bot{}/`, every
+    /// `api.telegram.org` host `127.0.0.1:<port>`, and it asks for the private network (grant
+    /// it with `http.allowPrivateNetwork: ["127.0.0.1"]` in the plugin's entry).
+    pub fn local_manifest(&self, shipped: &str) -> String {
+        let local = shipped
+            .replace(
+                "https://api.telegram.org/bot{}/",
+                &format!("http://{}/bot{{}}/", self.host_port()),
+            )
+            .replace("\"api.telegram.org\"", &format!("\"{}\"", self.host_port()))
+            .replace("[capabilities]\n", "[capabilities]\nprivate-network = true\n");
+        assert!(
+            !local.contains("api.telegram.org\""),
+            "a host of the manifest was not rewritten: {local}"
+        );
+        local
+    }
+
     /// Sets a webhook as if another program had (then `getUpdates` answers 409).
     pub fn set_webhook(&self, url: &str) {
         lock(&self.shared.webhook).url = url.to_string();
