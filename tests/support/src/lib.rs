@@ -17,6 +17,7 @@ use axum::routing::any;
 use base64::Engine as _;
 
 pub mod model_server;
+pub mod telegram_server;
 
 /// The workspace root (where `Cargo.toml` with `[workspace]` lives).
 pub fn workspace_root() -> PathBuf {
