@@ -13,7 +13,7 @@ use crate::inbound::{Bot, to_inbound};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BatchOutcome {
-    /// The offset to poll from next (the last handled update id + 1), unchanged when nothing was
+    /// The offset to poll from next (the last handled update's id + 1), unchanged when nothing was
     /// handled.
     pub next_offset: Option<i64>,
     pub delivered: usize,
@@ -42,9 +42,6 @@ pub fn deliver_batch(
             outcome.skipped += 1;
             continue;
         };
-        if offset.is_some_and(|o| id < o) {
-            continue;
-        }
         // A shape this plugin cannot read is skipped rather than blocking every later update.
         let message = serde_json::from_value::<Update>(raw.clone())
             .ok()
@@ -59,7 +56,8 @@ pub fn deliver_batch(
                 }
             },
         }
-        outcome.next_offset = Some(outcome.next_offset.map_or(id + 1, |o| o.max(id + 1)));
+        // Telegram sends updates in order; one below the offset means it restarted its ids.
+        outcome.next_offset = Some(id + 1);
     }
     outcome
 }
@@ -123,12 +121,14 @@ mod tests {
     }
 
     #[test]
-    fn updates_before_the_offset_are_not_delivered_again() {
-        let outcome = deliver_batch(&[dm(5, "old"), dm(6, "new")], Some(6), &bot(), "default", |m| {
-            assert_eq!(m.text, "new");
+    fn the_offset_follows_telegram_when_it_restarts_its_ids() {
+        let mut seen = Vec::new();
+        let outcome = deliver_batch(&[dm(5, "after a reset")], Some(900), &bot(), "default", |m| {
+            seen.push(m.text.clone());
             Ok(())
         });
-        assert_eq!((outcome.next_offset, outcome.delivered), (Some(7), 1));
+        assert_eq!(seen, ["after a reset"]);
+        assert_eq!(outcome.next_offset, Some(6));
         let nothing = deliver_batch(&[], Some(6), &bot(), "default", |_| Ok(()));
         assert_eq!(nothing.next_offset, Some(6));
     }

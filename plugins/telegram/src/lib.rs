@@ -9,6 +9,7 @@ pub mod api;
 pub mod batch;
 pub mod chunk;
 pub mod inbound;
+pub mod offset;
 pub mod settings;
 
 use std::cell::RefCell;
@@ -21,6 +22,7 @@ use crate::api::{ALLOWED_UPDATES, Failure, User};
 use crate::batch::deliver_batch;
 use crate::chunk::chunk_text;
 use crate::inbound::Bot;
+use crate::offset::SavedOffset;
 use crate::settings::Settings;
 
 /// How long `poll` asks the gateway to wait in webhook mode, where Telegram pushes updates.
@@ -33,7 +35,7 @@ struct Running {
     settings: Settings,
     bot: Bot,
     /// The next update id to ask for; also kept in KV so a restart resumes there.
-    offset: Option<i64>,
+    offset: Option<SavedOffset>,
     /// Telegram asked (429) not to call `getUpdates` before this time (ms since the epoch).
     quiet_until_ms: u64,
 }
@@ -92,8 +94,8 @@ fn remove_stale_webhook(settings: &Settings) -> Result<(), ChannelError> {
     Ok(())
 }
 
-fn stored_offset(settings: &Settings) -> Option<i64> {
-    match kv::get_json::<i64>(&settings.offset_key()) {
+fn stored_offset(settings: &Settings) -> Option<SavedOffset> {
+    match kv::get_json::<SavedOffset>(&settings.offset_key()) {
         Ok(offset) => offset,
         Err(e) => {
             log_warn!("cannot read the saved update offset ({e}); Telegram resends what it has not confirmed");
@@ -186,6 +188,7 @@ impl Channel for Telegram {
         if quiet_until_ms > now {
             return Ok(Duration::from_millis(quiet_until_ms - now));
         }
+        let offset = offset.and_then(|o| o.current(now));
         let wait = settings.poll_timeout_seconds;
         let mut params = json!({"timeout": wait, "allowed_updates": ALLOWED_UPDATES});
         if let Some(offset) = offset {
@@ -206,9 +209,13 @@ impl Channel for Telegram {
             }
         };
         let outcome = deliver_batch(&updates, offset, &bot, &settings.account_id, channel::deliver);
-        if outcome.next_offset != offset {
-            update_running(|r| r.offset = outcome.next_offset);
-            if let Err(e) = kv::set_json(&settings.offset_key(), &outcome.next_offset) {
+        if let Some(next) = outcome.next_offset.filter(|next| Some(*next) != offset) {
+            let saved = SavedOffset {
+                offset: next,
+                saved_at_ms: now,
+            };
+            update_running(|r| r.offset = Some(saved));
+            if let Err(e) = kv::set_json(&settings.offset_key(), &saved) {
                 log_warn!("cannot save the update offset ({e}); after a restart some updates may come again");
             }
         }
