@@ -158,6 +158,7 @@ impl<'a> SenderRef<'a> {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AllowList {
     wildcard: bool,
+    /// Sorted, so a large pairing store is searched, not scanned.
     ids: Vec<String>,
     names: Vec<String>,
 }
@@ -202,8 +203,8 @@ impl AllowList {
         }
         if is_id {
             let id = normalize_entry(style, channel, value);
-            if !self.ids.contains(&id) {
-                self.ids.push(id);
+            if let Err(at) = self.ids.binary_search(&id) {
+                self.ids.insert(at, id);
             }
         }
     }
@@ -222,6 +223,7 @@ impl AllowList {
         self.wildcard
     }
 
+    /// The id entries, sorted.
     pub fn ids(&self) -> &[String] {
         &self.ids
     }
@@ -232,7 +234,12 @@ impl AllowList {
 
     /// Does the list admit this sender? Name entries count only with `name_matching`.
     pub fn allows(&self, sender: &SenderRef<'_>, name_matching: bool) -> bool {
-        if self.wildcard || self.ids.iter().any(|id| id == sender.id.as_ref()) {
+        if self.wildcard
+            || self
+                .ids
+                .binary_search_by(|id| id.as_str().cmp(sender.id.as_ref()))
+                .is_ok()
+        {
             return true;
         }
         name_matching
@@ -242,23 +249,6 @@ impl AllowList {
                         .name
                         .is_some_and(|n| eq_ignore_case(entry, n.trim_start_matches('@')))
             })
-    }
-
-    /// This list followed by `other` (deduplicated).
-    pub fn merged(&self, other: &AllowList) -> AllowList {
-        let mut out = self.clone();
-        out.wildcard |= other.wildcard;
-        for id in &other.ids {
-            if !out.ids.contains(id) {
-                out.ids.push(id.clone());
-            }
-        }
-        for name in &other.names {
-            if !out.names.contains(name) {
-                out.names.push(name.clone());
-            }
-        }
-        out
     }
 }
 
