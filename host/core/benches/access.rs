@@ -41,6 +41,7 @@ fn facts<'m>(chat_type: ChatType, sender: &'m str, text: &'m str) -> InboundFact
         account_id: "",
         chat_type,
         chat_id: "-1001",
+        guild_id: None,
         sender_id: sender,
         sender_name: Some("Alice Example"),
         sender_username: Some("alice"),

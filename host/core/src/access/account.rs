@@ -9,7 +9,9 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use crate::config::schema::channels::{ChannelAccess, ChannelsConfig, DmPolicy, GroupConfig, GroupPolicy};
+use crate::config::schema::channels::{
+    ChannelAccess, ChannelsConfig, DiscordGuildConfig, DmPolicy, GroupConfig, GroupPolicy, RoomConfig,
+};
 use crate::config::schema::common::{AllowEntry, ToolPolicy};
 
 /// The account id used when a channel has no `accounts` (or a message names none).
@@ -359,6 +361,102 @@ impl ResolvedGroup {
     }
 }
 
+/// `channels.discord.guilds.<id>`: the guild's settings and, when set, its channel allowlist.
+#[derive(Debug, Clone, Default)]
+pub struct ResolvedGuild {
+    pub settings: ResolvedGroup,
+    /// `channels`: when set, its keys (or `"*"`) are the allowed channels of the guild.
+    pub channels: Option<BTreeMap<String, ResolvedGroup>>,
+}
+
+/// The access layer is not told a sender's roles, so a `roles` list can never be checked: the
+/// room then admits only the ids in `users` (none if it has no `users`). Fail closed.
+fn with_roles(mut group: ResolvedGroup, roles: Option<&Vec<AllowEntry>>) -> ResolvedGroup {
+    if roles.is_some_and(|r| !r.is_empty()) && group.allow_from.is_none() {
+        group.allow_from = Some(AllowList::default());
+    }
+    group
+}
+
+fn room_group(style: IdStyle, channel: &str, room: &RoomConfig) -> ResolvedGroup {
+    let config = GroupConfig {
+        require_mention: room.require_mention,
+        enabled: room.enabled,
+        allow: room.allow,
+        users: room.users.clone(),
+        tools: room.tools.clone(),
+        tools_by_sender: room.tools_by_sender.clone(),
+        skills: room.skills.clone(),
+        system_prompt: room.system_prompt.clone(),
+        ..GroupConfig::default()
+    };
+    with_roles(ResolvedGroup::new(style, channel, &config), room.roles.as_ref())
+}
+
+fn rooms(style: IdStyle, channel: &str, rooms: &BTreeMap<String, RoomConfig>) -> BTreeMap<String, ResolvedGroup> {
+    rooms
+        .iter()
+        .map(|(id, room)| (id.trim().to_string(), room_group(style, channel, room)))
+        .collect()
+}
+
+fn guild(style: IdStyle, channel: &str, guild: &DiscordGuildConfig) -> ResolvedGuild {
+    let config = GroupConfig {
+        require_mention: guild.require_mention,
+        users: guild.users.clone(),
+        tools: guild.tools.clone(),
+        tools_by_sender: guild.tools_by_sender.clone(),
+        ..GroupConfig::default()
+    };
+    ResolvedGuild {
+        settings: with_roles(ResolvedGroup::new(style, channel, &config), guild.roles.as_ref()),
+        channels: guild.channels.as_ref().map(|c| rooms(style, channel, c)),
+    }
+}
+
+type GuildMap = BTreeMap<String, ResolvedGuild>;
+type RoomMap = BTreeMap<String, ResolvedGroup>;
+
+/// The platform room maps outside `groups`: Discord `guilds` (account first, else channel) and
+/// Slack `channels`.
+fn platform_rooms(channels: &ChannelsConfig, channel: &str, account_id: &str) -> (Option<GuildMap>, Option<RoomMap>) {
+    let style = IdStyle::of(channel);
+    fn account_of<'c, T>(accounts: &'c Option<BTreeMap<String, T>>, id: &str) -> Option<&'c T> {
+        accounts
+            .iter()
+            .flatten()
+            .find(|(key, _)| key.trim().eq_ignore_ascii_case(id))
+            .map(|(_, v)| v)
+    }
+    match channel {
+        "discord" => {
+            let Some(discord) = &channels.discord else {
+                return (None, None);
+            };
+            let guilds = account_of(&discord.accounts, account_id)
+                .and_then(|a| a.guilds.as_ref())
+                .or(discord.guilds.as_ref())
+                .map(|g| {
+                    g.iter()
+                        .map(|(id, g)| (id.trim().to_string(), guild(style, channel, g)))
+                        .collect()
+                });
+            (guilds, None)
+        }
+        "slack" => {
+            let Some(slack) = &channels.slack else {
+                return (None, None);
+            };
+            let map = account_of(&slack.accounts, account_id)
+                .and_then(|a| a.channels.as_ref())
+                .or(slack.channels.as_ref())
+                .map(|c| rooms(style, channel, c));
+            (None, map)
+        }
+        _ => (None, None),
+    }
+}
+
 /// The effective access keys of one channel account.
 #[derive(Debug, Clone)]
 pub struct ResolvedAccess {
@@ -377,8 +475,14 @@ pub struct ResolvedAccess {
     pub group_policy: GroupPolicy,
     /// Explicit, non-empty `groupAllowFrom` (Telegram: numeric ids only).
     pub group_allow_from: Option<AllowList>,
-    /// `groups`, when set; its keys are the group allowlist.
+    /// `groups` (Slack: `channels`), when set; its keys are the group allowlist.
     pub groups: Option<BTreeMap<String, ResolvedGroup>>,
+    /// Discord `guilds`, when set: the guild allowlist (each with its channel allowlist).
+    pub guilds: Option<BTreeMap<String, ResolvedGuild>>,
+    /// The group allowlist is a room map (Discord `guilds`, Slack `channels`): a listed room
+    /// satisfies `groupPolicy: "allowlist"` by itself, and senders are narrowed only by the
+    /// room's `users` or `groupAllowFrom`.
+    pub room_allowlist: bool,
     /// Channel-level default for groups that do not set `requireMention`.
     pub require_mention: Option<bool>,
     /// `dangerouslyAllowNameMatching`.
@@ -403,6 +507,8 @@ impl ResolvedAccess {
             group_policy: GroupPolicy::Allowlist,
             group_allow_from: None,
             groups: None,
+            guilds: None,
+            room_allowlist: false,
             require_mention: None,
             name_matching: false,
         }
@@ -496,7 +602,7 @@ pub fn resolve_account(channels: &ChannelsConfig, channel: &str, account_id: &st
         .filter(|list| !list.is_empty())
         .map(|list| AllowList::from_allow_entries(style, channel, list, style == IdStyle::Telegram))
         .filter(|list| !list.is_empty());
-    let groups = account
+    let mut groups: Option<BTreeMap<String, ResolvedGroup>> = account
         .and_then(|a| a.groups.as_ref())
         .or(base.groups.as_ref())
         .map(|groups| {
@@ -505,6 +611,14 @@ pub fn resolve_account(channels: &ChannelsConfig, channel: &str, account_id: &st
                 .map(|(id, group)| (id.trim().to_string(), ResolvedGroup::new(style, channel, group)))
                 .collect()
         });
+    let (guilds, slack_channels) = platform_rooms(channels, channel, &account_id);
+    let room_allowlist = guilds.is_some() || slack_channels.is_some();
+    if let Some(slack_channels) = slack_channels {
+        let merged = groups.get_or_insert_with(BTreeMap::new);
+        for (id, room) in slack_channels {
+            merged.entry(id).or_insert(room);
+        }
+    }
 
     Some(ResolvedAccess {
         channel: channel.to_string(),
@@ -518,6 +632,8 @@ pub fn resolve_account(channels: &ChannelsConfig, channel: &str, account_id: &st
         group_policy,
         group_allow_from,
         groups,
+        guilds,
+        room_allowlist,
         require_mention: pick(&|a| a.require_mention),
         name_matching: pick(&|a| a.dangerously_allow_name_matching) == Some(true),
     })

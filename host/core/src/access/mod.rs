@@ -56,6 +56,8 @@ pub struct InboundFacts<'m> {
     pub chat_type: ChatType,
     /// The group/chat id (for a DM, the peer's chat id; unused).
     pub chat_id: &'m str,
+    /// Discord: the guild of the channel (`None` for group DMs and on other platforms).
+    pub guild_id: Option<&'m str>,
     pub sender_id: &'m str,
     pub sender_name: Option<&'m str>,
     /// Username / handle (Telegram `@name`), matched only where names are allowed.
@@ -495,7 +497,7 @@ pub fn admit<'s>(snapshot: &'s AccessSnapshot, msg: &InboundFacts<'_>) -> Decisi
         });
     }
 
-    let matched = match group::decide(access, msg.chat_id, msg.thread_id, &sender) {
+    let matched = match group::decide(access, msg.guild_id, msg.chat_id, msg.thread_id, &sender) {
         Ok(matched) => matched,
         Err(block) => return Decision::Drop(DropReason::Group(block)),
     };
