@@ -140,10 +140,12 @@ pub struct SenderRef<'a> {
 impl<'a> SenderRef<'a> {
     pub fn new(style: IdStyle, channel: &str, id: &'a str, name: Option<&'a str>, username: Option<&'a str>) -> Self {
         let normalized = normalize_sender_id(style, channel, id);
-        let e164 = match style {
-            IdStyle::Phone => phone_number(normalized.as_ref()).map(|p| Cow::Owned(p.into_owned())),
-            _ => None,
+        // A normalized phone id is already `+<digits>`, so the number is the id itself.
+        let is_number = |id: &str| {
+            id.strip_prefix('+')
+                .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
         };
+        let e164 = (style == IdStyle::Phone && is_number(&normalized)).then(|| normalized.clone());
         Self {
             id: normalized,
             name: name.map(str::trim).filter(|n| !n.is_empty()),
@@ -542,6 +544,15 @@ fn account_override<'c>(channels: &'c ChannelsConfig, channel: &str, account_id:
         .map(|(_, access)| access)
 }
 
+/// The account a message without an account id belongs to: `defaultAccount` when set, else
+/// `default` (lower-cased).
+pub fn default_account_id(base: Option<&ChannelAccess>) -> String {
+    base.and_then(|b| b.default_account.as_deref())
+        .map(str::trim)
+        .filter(|id| !id.is_empty())
+        .map_or_else(|| DEFAULT_ACCOUNT_ID.to_string(), str::to_lowercase)
+}
+
 /// The account ids a channel runs: `default` plus every key of `accounts` (lower-cased).
 pub fn account_ids(channels: &ChannelsConfig, channel: &str) -> Vec<String> {
     let mut ids = vec![DEFAULT_ACCOUNT_ID.to_string()];
@@ -556,6 +567,7 @@ pub fn account_ids(channels: &ChannelsConfig, channel: &str) -> Vec<String> {
 
 /// The effective access keys of `account_id` on `channel`.
 ///
+/// - An empty `account_id` means the channel's `defaultAccount`, else `default`.
 /// - The account's keys override the channel's; absent ones are inherited.
 /// - `groupPolicy` falls back to `channels.defaults.groupPolicy`, then `allowlist`.
 /// - An absent `channels.<channel>` block yields [`ResolvedAccess::unconfigured`] for the default
@@ -563,11 +575,12 @@ pub fn account_ids(channels: &ChannelsConfig, channel: &str) -> Vec<String> {
 /// - `None`: a non-default account that is not configured under `accounts`. No keys exist for
 ///   it, so the caller must refuse its messages rather than guess.
 pub fn resolve_account(channels: &ChannelsConfig, channel: &str, account_id: &str) -> Option<ResolvedAccess> {
+    let base = channel_access(channels, channel);
     let account_id = match account_id.trim() {
-        "" => DEFAULT_ACCOUNT_ID.to_string(),
+        "" => default_account_id(base),
         id => id.to_lowercase(),
     };
-    let Some(base) = channel_access(channels, channel) else {
+    let Some(base) = base else {
         return (account_id == DEFAULT_ACCOUNT_ID).then(|| ResolvedAccess::unconfigured(channel));
     };
     let account = account_override(channels, channel, &account_id);
