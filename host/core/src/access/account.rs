@@ -516,6 +516,20 @@ impl ResolvedAccess {
         }
     }
 
+    /// The "pinned owner" (reference §1.1): with `session.dmScope: "main"`, when `allowFrom` has
+    /// exactly one entry and it is not `"*"`, DMs from anyone else do not move the main
+    /// session's last route. The caller checks dmScope.
+    pub fn pinned_owner(&self) -> Option<&str> {
+        match (
+            self.allow_from.has_wildcard(),
+            self.allow_from.ids(),
+            self.allow_from.names(),
+        ) {
+            (false, [only], []) => Some(only.as_str()),
+            _ => None,
+        }
+    }
+
     /// Store entries normalized for this channel (`"*"` is never taken from the store).
     pub fn store_list<'e>(&self, entries: impl IntoIterator<Item = &'e str>) -> AllowList {
         AllowList::from_entries(
@@ -696,6 +710,25 @@ mod tests {
     fn generic_ids_are_case_insensitive() {
         let list = AllowList::from_entries(IdStyle::Generic, "slack", ["slack:U123ABC"], false);
         assert!(list.allows(&sender(IdStyle::Generic, "slack", "u123abc"), false));
+    }
+
+    #[test]
+    fn one_listed_sender_is_the_pinned_owner() {
+        let channels: ChannelsConfig = serde_json::from_value(serde_json::json!({
+            "telegram": { "allowFrom": ["tg:42"] },
+            "whatsapp": { "allowFrom": ["+1555", "*"] },
+            "signal": { "allowFrom": ["+1555", "+1666"] }
+        }))
+        .unwrap();
+        let owner = |ch: &str| {
+            resolve_account(&channels, ch, "")
+                .unwrap()
+                .pinned_owner()
+                .map(str::to_string)
+        };
+        assert_eq!(owner("telegram").as_deref(), Some("42"));
+        assert_eq!(owner("whatsapp"), None);
+        assert_eq!(owner("signal"), None);
     }
 
     #[test]
