@@ -427,7 +427,12 @@ impl PairingFile {
     ///   `code: None`, `created: false`: silence.
     /// - Otherwise a new request with a fresh code, `created: true`: send [`pairing_reply`].
     ///
-    /// `random(n)` returns a uniformly drawn index below `n`.
+    /// `sender_id` is the channel-normalized id ([`SenderRef::id`](super::SenderRef)), so one
+    /// sender is one row whatever prefix or formatting the platform used. `random(n)` returns a
+    /// uniformly drawn index below `n` (values ≥ `n` are reduced, never trusted).
+    ///
+    /// Read, upsert and write under the file's lock: the cap check and the insert must be one
+    /// step (formal claim A6(a)).
     pub fn upsert(
         &mut self,
         sender_id: &str,
