@@ -297,6 +297,7 @@ proptest! {
             account_id: "",
             chat_type: ChatType::Group,
             chat_id: "-1001",
+            guild_id: None,
             sender_id: sender,
             sender_name: None,
             sender_username: None,
@@ -338,7 +339,7 @@ proptest! {
         })).unwrap();
         let (snapshot, _) = AccessSnapshot::new(&config);
         let facts = InboundFacts {
-            channel: "telegram", account_id: "", chat_type: ChatType::Group, chat_id: "-1001",
+            channel: "telegram", account_id: "", chat_type: ChatType::Group, chat_id: "-1001", guild_id: None,
             sender_id: &sender, sender_name: Some("7"), sender_username: Some("7"), thread_id: None,
             text: &text, native_mention_supported: true, native_mention: native, reply_to_bot: reply, agent_id: None,
         };

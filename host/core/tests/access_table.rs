@@ -69,6 +69,7 @@ fn run_case(case: &Value, defaults: &Value) -> Vec<String> {
         account_id: text("account").unwrap_or(""),
         chat_type,
         chat_id: text("chat_id").unwrap_or(""),
+        guild_id: text("guild"),
         sender_id: text("sender").unwrap_or(""),
         sender_name: text("name"),
         sender_username: text("username"),

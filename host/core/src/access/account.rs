@@ -9,7 +9,9 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use crate::config::schema::channels::{ChannelAccess, ChannelsConfig, DmPolicy, GroupConfig, GroupPolicy};
+use crate::config::schema::channels::{
+    ChannelAccess, ChannelsConfig, DiscordGuildConfig, DmPolicy, GroupConfig, GroupPolicy, RoomConfig,
+};
 use crate::config::schema::common::{AllowEntry, ToolPolicy};
 
 /// The account id used when a channel has no `accounts` (or a message names none).
@@ -138,10 +140,12 @@ pub struct SenderRef<'a> {
 impl<'a> SenderRef<'a> {
     pub fn new(style: IdStyle, channel: &str, id: &'a str, name: Option<&'a str>, username: Option<&'a str>) -> Self {
         let normalized = normalize_sender_id(style, channel, id);
-        let e164 = match style {
-            IdStyle::Phone => phone_number(normalized.as_ref()).map(|p| Cow::Owned(p.into_owned())),
-            _ => None,
+        // A normalized phone id is already `+<digits>`, so the number is the id itself.
+        let is_number = |id: &str| {
+            id.strip_prefix('+')
+                .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
         };
+        let e164 = (style == IdStyle::Phone && is_number(&normalized)).then(|| normalized.clone());
         Self {
             id: normalized,
             name: name.map(str::trim).filter(|n| !n.is_empty()),
@@ -158,6 +162,7 @@ impl<'a> SenderRef<'a> {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AllowList {
     wildcard: bool,
+    /// Sorted, so a large pairing store is searched, not scanned.
     ids: Vec<String>,
     names: Vec<String>,
 }
@@ -202,8 +207,8 @@ impl AllowList {
         }
         if is_id {
             let id = normalize_entry(style, channel, value);
-            if !self.ids.contains(&id) {
-                self.ids.push(id);
+            if let Err(at) = self.ids.binary_search(&id) {
+                self.ids.insert(at, id);
             }
         }
     }
@@ -222,6 +227,7 @@ impl AllowList {
         self.wildcard
     }
 
+    /// The id entries, sorted.
     pub fn ids(&self) -> &[String] {
         &self.ids
     }
@@ -232,7 +238,12 @@ impl AllowList {
 
     /// Does the list admit this sender? Name entries count only with `name_matching`.
     pub fn allows(&self, sender: &SenderRef<'_>, name_matching: bool) -> bool {
-        if self.wildcard || self.ids.iter().any(|id| id == sender.id.as_ref()) {
+        if self.wildcard
+            || self
+                .ids
+                .binary_search_by(|id| id.as_str().cmp(sender.id.as_ref()))
+                .is_ok()
+        {
             return true;
         }
         name_matching
@@ -242,23 +253,6 @@ impl AllowList {
                         .name
                         .is_some_and(|n| eq_ignore_case(entry, n.trim_start_matches('@')))
             })
-    }
-
-    /// This list followed by `other` (deduplicated).
-    pub fn merged(&self, other: &AllowList) -> AllowList {
-        let mut out = self.clone();
-        out.wildcard |= other.wildcard;
-        for id in &other.ids {
-            if !out.ids.contains(id) {
-                out.ids.push(id.clone());
-            }
-        }
-        for name in &other.names {
-            if !out.names.contains(name) {
-                out.names.push(name.clone());
-            }
-        }
-        out
     }
 }
 
@@ -369,6 +363,102 @@ impl ResolvedGroup {
     }
 }
 
+/// `channels.discord.guilds.<id>`: the guild's settings and, when set, its channel allowlist.
+#[derive(Debug, Clone, Default)]
+pub struct ResolvedGuild {
+    pub settings: ResolvedGroup,
+    /// `channels`: when set, its keys (or `"*"`) are the allowed channels of the guild.
+    pub channels: Option<BTreeMap<String, ResolvedGroup>>,
+}
+
+/// The access layer is not told a sender's roles, so a `roles` list can never be checked: the
+/// room then admits only the ids in `users` (none if it has no `users`). Fail closed.
+fn with_roles(mut group: ResolvedGroup, roles: Option<&Vec<AllowEntry>>) -> ResolvedGroup {
+    if roles.is_some_and(|r| !r.is_empty()) && group.allow_from.is_none() {
+        group.allow_from = Some(AllowList::default());
+    }
+    group
+}
+
+fn room_group(style: IdStyle, channel: &str, room: &RoomConfig) -> ResolvedGroup {
+    let config = GroupConfig {
+        require_mention: room.require_mention,
+        enabled: room.enabled,
+        allow: room.allow,
+        users: room.users.clone(),
+        tools: room.tools.clone(),
+        tools_by_sender: room.tools_by_sender.clone(),
+        skills: room.skills.clone(),
+        system_prompt: room.system_prompt.clone(),
+        ..GroupConfig::default()
+    };
+    with_roles(ResolvedGroup::new(style, channel, &config), room.roles.as_ref())
+}
+
+fn rooms(style: IdStyle, channel: &str, rooms: &BTreeMap<String, RoomConfig>) -> BTreeMap<String, ResolvedGroup> {
+    rooms
+        .iter()
+        .map(|(id, room)| (id.trim().to_string(), room_group(style, channel, room)))
+        .collect()
+}
+
+fn guild(style: IdStyle, channel: &str, guild: &DiscordGuildConfig) -> ResolvedGuild {
+    let config = GroupConfig {
+        require_mention: guild.require_mention,
+        users: guild.users.clone(),
+        tools: guild.tools.clone(),
+        tools_by_sender: guild.tools_by_sender.clone(),
+        ..GroupConfig::default()
+    };
+    ResolvedGuild {
+        settings: with_roles(ResolvedGroup::new(style, channel, &config), guild.roles.as_ref()),
+        channels: guild.channels.as_ref().map(|c| rooms(style, channel, c)),
+    }
+}
+
+type GuildMap = BTreeMap<String, ResolvedGuild>;
+type RoomMap = BTreeMap<String, ResolvedGroup>;
+
+/// The platform room maps outside `groups`: Discord `guilds` (account first, else channel) and
+/// Slack `channels`.
+fn platform_rooms(channels: &ChannelsConfig, channel: &str, account_id: &str) -> (Option<GuildMap>, Option<RoomMap>) {
+    let style = IdStyle::of(channel);
+    fn account_of<'c, T>(accounts: &'c Option<BTreeMap<String, T>>, id: &str) -> Option<&'c T> {
+        accounts
+            .iter()
+            .flatten()
+            .find(|(key, _)| key.trim().eq_ignore_ascii_case(id))
+            .map(|(_, v)| v)
+    }
+    match channel {
+        "discord" => {
+            let Some(discord) = &channels.discord else {
+                return (None, None);
+            };
+            let guilds = account_of(&discord.accounts, account_id)
+                .and_then(|a| a.guilds.as_ref())
+                .or(discord.guilds.as_ref())
+                .map(|g| {
+                    g.iter()
+                        .map(|(id, g)| (id.trim().to_string(), guild(style, channel, g)))
+                        .collect()
+                });
+            (guilds, None)
+        }
+        "slack" => {
+            let Some(slack) = &channels.slack else {
+                return (None, None);
+            };
+            let map = account_of(&slack.accounts, account_id)
+                .and_then(|a| a.channels.as_ref())
+                .or(slack.channels.as_ref())
+                .map(|c| rooms(style, channel, c));
+            (None, map)
+        }
+        _ => (None, None),
+    }
+}
+
 /// The effective access keys of one channel account.
 #[derive(Debug, Clone)]
 pub struct ResolvedAccess {
@@ -387,8 +477,14 @@ pub struct ResolvedAccess {
     pub group_policy: GroupPolicy,
     /// Explicit, non-empty `groupAllowFrom` (Telegram: numeric ids only).
     pub group_allow_from: Option<AllowList>,
-    /// `groups`, when set; its keys are the group allowlist.
+    /// `groups` (Slack: `channels`), when set; its keys are the group allowlist.
     pub groups: Option<BTreeMap<String, ResolvedGroup>>,
+    /// Discord `guilds`, when set: the guild allowlist (each with its channel allowlist).
+    pub guilds: Option<BTreeMap<String, ResolvedGuild>>,
+    /// The group allowlist is a room map (Discord `guilds`, Slack `channels`): a listed room
+    /// satisfies `groupPolicy: "allowlist"` by itself, and senders are narrowed only by the
+    /// room's `users` or `groupAllowFrom`.
+    pub room_allowlist: bool,
     /// Channel-level default for groups that do not set `requireMention`.
     pub require_mention: Option<bool>,
     /// `dangerouslyAllowNameMatching`.
@@ -413,8 +509,24 @@ impl ResolvedAccess {
             group_policy: GroupPolicy::Allowlist,
             group_allow_from: None,
             groups: None,
+            guilds: None,
+            room_allowlist: false,
             require_mention: None,
             name_matching: false,
+        }
+    }
+
+    /// The "pinned owner" (reference §1.1): with `session.dmScope: "main"`, when `allowFrom` has
+    /// exactly one entry and it is not `"*"`, DMs from anyone else do not move the main
+    /// session's last route. The caller checks dmScope.
+    pub fn pinned_owner(&self) -> Option<&str> {
+        match (
+            self.allow_from.has_wildcard(),
+            self.allow_from.ids(),
+            self.allow_from.names(),
+        ) {
+            (false, [only], []) => Some(only.as_str()),
+            _ => None,
         }
     }
 
@@ -446,6 +558,15 @@ fn account_override<'c>(channels: &'c ChannelsConfig, channel: &str, account_id:
         .map(|(_, access)| access)
 }
 
+/// The account a message without an account id belongs to: `defaultAccount` when set, else
+/// `default` (lower-cased).
+pub fn default_account_id(base: Option<&ChannelAccess>) -> String {
+    base.and_then(|b| b.default_account.as_deref())
+        .map(str::trim)
+        .filter(|id| !id.is_empty())
+        .map_or_else(|| DEFAULT_ACCOUNT_ID.to_string(), str::to_lowercase)
+}
+
 /// The account ids a channel runs: `default` plus every key of `accounts` (lower-cased).
 pub fn account_ids(channels: &ChannelsConfig, channel: &str) -> Vec<String> {
     let mut ids = vec![DEFAULT_ACCOUNT_ID.to_string()];
@@ -460,6 +581,7 @@ pub fn account_ids(channels: &ChannelsConfig, channel: &str) -> Vec<String> {
 
 /// The effective access keys of `account_id` on `channel`.
 ///
+/// - An empty `account_id` means the channel's `defaultAccount`, else `default`.
 /// - The account's keys override the channel's; absent ones are inherited.
 /// - `groupPolicy` falls back to `channels.defaults.groupPolicy`, then `allowlist`.
 /// - An absent `channels.<channel>` block yields [`ResolvedAccess::unconfigured`] for the default
@@ -467,11 +589,12 @@ pub fn account_ids(channels: &ChannelsConfig, channel: &str) -> Vec<String> {
 /// - `None`: a non-default account that is not configured under `accounts`. No keys exist for
 ///   it, so the caller must refuse its messages rather than guess.
 pub fn resolve_account(channels: &ChannelsConfig, channel: &str, account_id: &str) -> Option<ResolvedAccess> {
+    let base = channel_access(channels, channel);
     let account_id = match account_id.trim() {
-        "" => DEFAULT_ACCOUNT_ID.to_string(),
+        "" => default_account_id(base),
         id => id.to_lowercase(),
     };
-    let Some(base) = channel_access(channels, channel) else {
+    let Some(base) = base else {
         return (account_id == DEFAULT_ACCOUNT_ID).then(|| ResolvedAccess::unconfigured(channel));
     };
     let account = account_override(channels, channel, &account_id);
@@ -506,7 +629,7 @@ pub fn resolve_account(channels: &ChannelsConfig, channel: &str, account_id: &st
         .filter(|list| !list.is_empty())
         .map(|list| AllowList::from_allow_entries(style, channel, list, style == IdStyle::Telegram))
         .filter(|list| !list.is_empty());
-    let groups = account
+    let mut groups: Option<BTreeMap<String, ResolvedGroup>> = account
         .and_then(|a| a.groups.as_ref())
         .or(base.groups.as_ref())
         .map(|groups| {
@@ -515,6 +638,14 @@ pub fn resolve_account(channels: &ChannelsConfig, channel: &str, account_id: &st
                 .map(|(id, group)| (id.trim().to_string(), ResolvedGroup::new(style, channel, group)))
                 .collect()
         });
+    let (guilds, slack_channels) = platform_rooms(channels, channel, &account_id);
+    let room_allowlist = guilds.is_some() || slack_channels.is_some();
+    if let Some(slack_channels) = slack_channels {
+        let merged = groups.get_or_insert_with(BTreeMap::new);
+        for (id, room) in slack_channels {
+            merged.entry(id).or_insert(room);
+        }
+    }
 
     Some(ResolvedAccess {
         channel: channel.to_string(),
@@ -528,6 +659,8 @@ pub fn resolve_account(channels: &ChannelsConfig, channel: &str, account_id: &st
         group_policy,
         group_allow_from,
         groups,
+        guilds,
+        room_allowlist,
         require_mention: pick(&|a| a.require_mention),
         name_matching: pick(&|a| a.dangerously_allow_name_matching) == Some(true),
     })
@@ -577,6 +710,25 @@ mod tests {
     fn generic_ids_are_case_insensitive() {
         let list = AllowList::from_entries(IdStyle::Generic, "slack", ["slack:U123ABC"], false);
         assert!(list.allows(&sender(IdStyle::Generic, "slack", "u123abc"), false));
+    }
+
+    #[test]
+    fn one_listed_sender_is_the_pinned_owner() {
+        let channels: ChannelsConfig = serde_json::from_value(serde_json::json!({
+            "telegram": { "allowFrom": ["tg:42"] },
+            "whatsapp": { "allowFrom": ["+1555", "*"] },
+            "signal": { "allowFrom": ["+1555", "+1666"] }
+        }))
+        .unwrap();
+        let owner = |ch: &str| {
+            resolve_account(&channels, ch, "")
+                .unwrap()
+                .pinned_owner()
+                .map(str::to_string)
+        };
+        assert_eq!(owner("telegram").as_deref(), Some("42"));
+        assert_eq!(owner("whatsapp"), None);
+        assert_eq!(owner("signal"), None);
     }
 
     #[test]

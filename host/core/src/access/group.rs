@@ -6,7 +6,12 @@
 //! (see [`super::admit`]), so an implicit mention (a reply to the bot) can never stand in for a
 //! sender allowlist.
 //!
-//! Settings resolve topic → group → `"*"` → account, first one set wins.
+//! Settings resolve topic → group → `"*"` → account, first one set wins. Slack's `channels` map
+//! works like `groups`. Discord's `guilds.<id>` is the group level and `guilds.<id>.channels.<id>`
+//! the level below it; both are allowlists once set (with `"*"`). On those two platforms the room
+//! map is the group allowlist: a listed room satisfies `allowlist` without a sender list, and
+//! `allowFrom` (a DM list there) is not a fallback for senders. A `roles` list cannot be checked
+//! here (roles are not reported), so such a room admits only its `users`.
 //!
 //! Choices where OpenClaw is loose, made to fail closed:
 //! - `groupPolicy: "disabled"` on the channel or account drops every group message; a group's own
@@ -70,10 +75,11 @@ impl fmt::Display for GroupBlock {
 /// A group message that passed the group checks, with the settings that apply to it.
 #[derive(Debug, Clone, Copy)]
 pub struct GroupMatch<'a> {
-    /// The `groups` key that matched this chat exactly.
+    /// The `groups` key that matched this chat exactly (Discord: the guild key, maybe `"*"`).
     pub group_key: Option<&'a str>,
+    /// The group (Discord: the guild).
     pub group: Option<&'a ResolvedGroup>,
-    /// `groups.<chat>.topics.<thread>` for a forum topic.
+    /// `groups.<chat>.topics.<thread>` for a forum topic (Discord: the guild's channel entry).
     pub topic: Option<&'a ResolvedGroup>,
     /// `groups["*"]`.
     pub wildcard: Option<&'a ResolvedGroup>,
@@ -124,9 +130,17 @@ fn lookup<'g>(
     groups.get_key_value(id).map(|(k, v)| (k.as_str(), v))
 }
 
-/// Decides a group message from `sender` in `chat_id` (thread `thread_id` for forum topics).
+fn lookup_or_wildcard<'g, T>(map: &'g std::collections::BTreeMap<String, T>, id: &str) -> Option<(&'g str, &'g T)> {
+    map.get_key_value(id)
+        .or_else(|| map.get_key_value("*"))
+        .map(|(k, v)| (k.as_str(), v))
+}
+
+/// Decides a group message from `sender` in `chat_id` (thread `thread_id` for forum topics;
+/// `guild_id` for Discord guild channels).
 pub fn decide<'a>(
     access: &'a ResolvedAccess,
+    guild_id: Option<&str>,
     chat_id: &str,
     thread_id: Option<&str>,
     sender: &SenderRef<'_>,
@@ -135,20 +149,38 @@ pub fn decide<'a>(
         return Err(GroupBlock::PolicyDisabled);
     }
     let chat_id = chat_id.trim();
-    let (group_key, group, wildcard) = match &access.groups {
-        None => (None, None, None),
-        Some(groups) => {
-            let exact = lookup(groups, chat_id);
-            let wildcard = groups.get("*");
-            if exact.is_none() && wildcard.is_none() {
-                return Err(GroupBlock::ChatNotAllowed);
+    let (group_key, group, topic, wildcard) = if let Some(guilds) = &access.guilds {
+        // Discord: the guild must be listed (or `"*"`), then the channel when the guild lists
+        // channels. The channel's settings come first, then the guild's.
+        let guild_id = guild_id.map(str::trim).unwrap_or_default();
+        let Some((guild_key, guild)) = lookup_or_wildcard(guilds, guild_id) else {
+            return Err(GroupBlock::ChatNotAllowed);
+        };
+        let room = match &guild.channels {
+            None => None,
+            Some(rooms) => match lookup_or_wildcard(rooms, chat_id) {
+                Some((_, room)) => Some(room),
+                None => return Err(GroupBlock::ChatNotAllowed),
+            },
+        };
+        (Some(guild_key), Some(&guild.settings), room, None)
+    } else {
+        let (group_key, group, wildcard) = match &access.groups {
+            None => (None, None, None),
+            Some(groups) => {
+                let exact = lookup(groups, chat_id);
+                let wildcard = groups.get("*");
+                if exact.is_none() && wildcard.is_none() {
+                    return Err(GroupBlock::ChatNotAllowed);
+                }
+                (exact.map(|(k, _)| k), exact.map(|(_, g)| g), wildcard)
             }
-            (exact.map(|(k, _)| k), exact.map(|(_, g)| g), wildcard)
-        }
-    };
-    let topic = match (group, thread_id.map(str::trim)) {
-        (Some(group), Some(thread)) if !thread.is_empty() => group.topics.get(thread),
-        _ => None,
+        };
+        let topic = match (group, thread_id.map(str::trim)) {
+            (Some(group), Some(thread)) if !thread.is_empty() => group.topics.get(thread),
+            _ => None,
+        };
+        (group_key, group, topic, wildcard)
     };
     let layers = [topic, group, wildcard];
     let first = |get: &dyn Fn(&ResolvedGroup) -> Option<bool>| layers.iter().flatten().find_map(|g| get(g));
@@ -165,6 +197,7 @@ pub fn decide<'a>(
     let sender_list = match policy {
         GroupPolicy::Disabled => return Err(GroupBlock::PolicyDisabled),
         GroupPolicy::Open => group_list,
+        GroupPolicy::Allowlist if access.room_allowlist => group_list.or(access.group_allow_from.as_ref()),
         GroupPolicy::Allowlist => {
             let list = group_list
                 .or(access.group_allow_from.as_ref())

@@ -51,11 +51,13 @@ pub enum ChatType {
 #[derive(Debug, Clone, Copy)]
 pub struct InboundFacts<'m> {
     pub channel: &'m str,
-    /// `""` means the default account.
+    /// `""` means the channel's `defaultAccount`, else `default`.
     pub account_id: &'m str,
     pub chat_type: ChatType,
     /// The group/chat id (for a DM, the peer's chat id; unused).
     pub chat_id: &'m str,
+    /// Discord: the guild of the channel (`None` for group DMs and on other platforms).
+    pub guild_id: Option<&'m str>,
     pub sender_id: &'m str,
     pub sender_name: Option<&'m str>,
     /// Username / handle (Telegram `@name`), matched only where names are allowed.
@@ -70,7 +72,8 @@ pub struct InboundFacts<'m> {
     pub native_mention: bool,
     /// The message replies to one of the bot's messages (an implicit mention).
     pub reply_to_bot: bool,
-    /// The agent routing picked (its mention patterns apply); `None`: the default agent.
+    /// The agent routing picked (its mention patterns apply); `None`: the default agent. A
+    /// Telegram topic's `agentId` overrides it (see [`GroupMatch::agent_id`]).
     pub agent_id: Option<&'m str>,
 }
 
@@ -245,9 +248,21 @@ struct AccountEntry {
 
 struct ChannelEntry {
     accounts: HashMap<String, AccountEntry>,
+    /// `defaultAccount` (lower-cased), else `default`: the account of a message that names none.
+    default_account: String,
     /// `commands.allowFrom` for this channel, when set.
     command_allow_from: Option<AllowList>,
     mode_when_access_groups_off: CommandGateMode,
+}
+
+impl ChannelEntry {
+    fn account(&self, key: &str) -> Option<&AccountEntry> {
+        self.accounts.get(if key.is_empty() {
+            self.default_account.as_str()
+        } else {
+            key
+        })
+    }
 }
 
 /// Everything [`admit`] reads: the config resolved per channel account, command policy, compiled
@@ -296,6 +311,7 @@ impl AccessSnapshot {
                     view.id.to_string(),
                     ChannelEntry {
                         accounts,
+                        default_account: account::default_account_id(Some(view.access)),
                         command_allow_from: commands.allow_from_for(view.id),
                         mode_when_access_groups_off: CommandGateMode::default(),
                     },
@@ -306,7 +322,15 @@ impl AccessSnapshot {
         for agent in config.agents().list() {
             let id = agent.id.trim().to_lowercase();
             let (patterns, dropped) = MentionPatterns::compile(config, &id);
-            warnings.extend(dropped.into_iter().map(|w| AccessWarning { message: w.to_string() }));
+            for warning in dropped {
+                let warning = AccessWarning {
+                    message: warning.to_string(),
+                };
+                // Shared `messages.groupChat` patterns would otherwise be reported once per agent.
+                if !warnings.contains(&warning) {
+                    warnings.push(warning);
+                }
+            }
             mentions.insert(id, patterns);
         }
         let (fallback_mentions, dropped) = MentionPatterns::compile(config, "");
@@ -334,7 +358,7 @@ impl AccessSnapshot {
         entries: impl IntoIterator<Item = &'e str>,
     ) -> bool {
         let account_id = account_key(account_id);
-        if !self.channels.contains_key(channel) && account_id == DEFAULT_ACCOUNT_ID {
+        if !self.channels.contains_key(channel) && matches!(account_id.as_ref(), "" | DEFAULT_ACCOUNT_ID) {
             let accounts = HashMap::from([(
                 DEFAULT_ACCOUNT_ID.to_string(),
                 AccountEntry {
@@ -344,16 +368,21 @@ impl AccessSnapshot {
             )]);
             let entry = ChannelEntry {
                 accounts,
+                default_account: DEFAULT_ACCOUNT_ID.to_string(),
                 command_allow_from: self.commands.allow_from_for(channel),
                 mode_when_access_groups_off: CommandGateMode::default(),
             };
             self.channels.insert(channel.to_string(), entry);
         }
-        let Some(entry) = self
-            .channels
-            .get_mut(channel)
-            .and_then(|c| c.accounts.get_mut(account_id.as_ref()))
-        else {
+        let Some(channel) = self.channels.get_mut(channel) else {
+            return false;
+        };
+        let key = if account_id.is_empty() {
+            channel.default_account.clone()
+        } else {
+            account_id.into_owned()
+        };
+        let Some(entry) = channel.accounts.get_mut(&key) else {
             return false;
         };
         entry.paired = entry.access.store_list(entries);
@@ -371,7 +400,7 @@ impl AccessSnapshot {
     pub fn access(&self, channel: &str, account_id: &str) -> Option<&ResolvedAccess> {
         self.channels
             .get(channel)
-            .and_then(|c| c.accounts.get(account_key(account_id).as_ref()))
+            .and_then(|c| c.account(&account_key(account_id)))
             .map(|a| &a.access)
     }
 
@@ -397,11 +426,11 @@ impl AccessSnapshot {
     }
 }
 
+/// An account id as the snapshot keys it (lower-cased); empty stays empty, meaning the channel's
+/// default account.
 fn account_key(account_id: &str) -> std::borrow::Cow<'_, str> {
     let id = account_id.trim();
-    if id.is_empty() {
-        std::borrow::Cow::Borrowed(DEFAULT_ACCOUNT_ID)
-    } else if id.chars().any(char::is_uppercase) {
+    if id.chars().any(char::is_uppercase) {
         std::borrow::Cow::Owned(id.to_lowercase())
     } else {
         std::borrow::Cow::Borrowed(id)
@@ -428,7 +457,7 @@ pub fn admit<'s>(snapshot: &'s AccessSnapshot, msg: &InboundFacts<'_>) -> Decisi
     let account_id = account_key(msg.account_id);
     let channel = snapshot.channels.get(msg.channel);
     let (access, paired, command_allow_from, mode_off) = match channel {
-        Some(channel) => match channel.accounts.get(account_id.as_ref()) {
+        Some(channel) => match channel.account(&account_id) {
             Some(entry) => (
                 &entry.access,
                 &entry.paired,
@@ -439,7 +468,7 @@ pub fn admit<'s>(snapshot: &'s AccessSnapshot, msg: &InboundFacts<'_>) -> Decisi
         },
         // Nothing is listed there, so no message reaches command authorization: the empty
         // command list is never consulted.
-        None if account_id == DEFAULT_ACCOUNT_ID => (
+        None if matches!(account_id.as_ref(), "" | DEFAULT_ACCOUNT_ID) => (
             unconfigured_access(IdStyle::of(msg.channel)),
             &*NO_PAIRED,
             None,
@@ -495,7 +524,7 @@ pub fn admit<'s>(snapshot: &'s AccessSnapshot, msg: &InboundFacts<'_>) -> Decisi
         });
     }
 
-    let matched = match group::decide(access, msg.chat_id, msg.thread_id, &sender) {
+    let matched = match group::decide(access, msg.guild_id, msg.chat_id, msg.thread_id, &sender) {
         Ok(matched) => matched,
         Err(block) => return Decision::Drop(DropReason::Group(block)),
     };
@@ -504,7 +533,8 @@ pub fn admit<'s>(snapshot: &'s AccessSnapshot, msg: &InboundFacts<'_>) -> Decisi
     let group_authorizer = Authorizer::from_list(group::command_list(access, &matched), &sender, name_matching);
     let command_authorized = authorize(&[dm_authorizer, group_authorizer]);
 
-    let patterns = snapshot.mention_patterns(msg.agent_id.or(matched.agent_id()));
+    // A forum topic's `agentId` is more specific than the binding routing picked.
+    let patterns = snapshot.mention_patterns(matched.agent_id().or(msg.agent_id));
     let mentioned = msg.native_mention || msg.reply_to_bot || patterns.is_mentioned(msg.text, false);
     let control_command = is_control_command(msg.text)
         || (msg.text.contains('/') && is_control_command(&patterns.strip_mentions(msg.text)));
@@ -529,4 +559,63 @@ pub fn admit<'s>(snapshot: &'s AccessSnapshot, msg: &InboundFacts<'_>) -> Decisi
         tool_policy: matched.tool_policy(&sender),
         group: Some(matched),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    fn config(doc: serde_json::Value) -> Config {
+        serde_json::from_value(doc).unwrap()
+    }
+
+    #[test]
+    fn shared_pattern_warnings_are_reported_once() {
+        let (_, warnings) = AccessSnapshot::new(&config(serde_json::json!({
+            "messages": { "groupChat": { "mentionPatterns": ["(a+)+", "@ok"] } },
+            "agents": { "list": [{ "id": "a" }, { "id": "b" }] }
+        })));
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].to_string().contains("messages.groupChat.mentionPatterns"));
+    }
+
+    #[test]
+    fn every_reason_has_a_code_and_a_sentence() {
+        let drops = [
+            DropReason::ChannelDisabled,
+            DropReason::AccountNotConfigured,
+            DropReason::MissingSender,
+            DropReason::Dm(DmBlock::Disabled),
+            DropReason::Dm(DmBlock::NotAllowlisted),
+            DropReason::Group(GroupBlock::PolicyDisabled),
+            DropReason::Group(GroupBlock::EmptyAllowlist),
+            DropReason::Group(GroupBlock::SenderNotAllowlisted),
+            DropReason::Group(GroupBlock::ChatNotAllowed),
+            DropReason::Group(GroupBlock::ChatDisabled),
+        ];
+        let mut codes: Vec<&str> = drops.iter().map(|d| d.code()).collect();
+        for drop in drops {
+            assert!(drop.to_string().starts_with("dropped: "), "{drop}");
+        }
+        codes.extend([
+            HistoryReason::MentionRequired.code(),
+            HistoryReason::MentionUndetectable.code(),
+            Decision::Challenge.code(),
+            AdmitReason::Group.code(),
+            AdmitReason::Dm(DmAllowed::Open).code(),
+            AdmitReason::Dm(DmAllowed::Allowlisted).code(),
+        ]);
+        let unique: std::collections::HashSet<_> = codes.iter().collect();
+        assert_eq!(unique.len(), codes.len(), "codes must be distinct: {codes:?}");
+    }
+
+    #[test]
+    fn store_entries_can_be_set_for_the_default_account_only_when_unconfigured() {
+        let (mut snapshot, _) = AccessSnapshot::new(&Config::default());
+        assert!(snapshot.set_paired("telegram", "", ["42"]));
+        assert!(!snapshot.set_paired("telegram", "work", ["42"]));
+        assert!(!snapshot.access("telegram", "default").unwrap().configured);
+    }
 }

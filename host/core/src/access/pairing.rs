@@ -68,6 +68,20 @@ pub fn scoped_default_allow_from_file_name(channel: &str) -> String {
     format!("{}-{}-allowFrom.json", safe_file_key(channel), DEFAULT_ACCOUNT_ID)
 }
 
+/// The allowFrom files an account's store entries are read from, in merge order: for the default
+/// account the scoped file then the unscoped one; for others only their scoped file. Missing
+/// files count as empty.
+pub fn allow_from_read_files(channel: &str, account_id: &str) -> Vec<String> {
+    if account_key(account_id) == DEFAULT_ACCOUNT_ID {
+        vec![
+            scoped_default_allow_from_file_name(channel),
+            legacy_allow_from_file_name(channel),
+        ]
+    } else {
+        vec![allow_from_file_name(channel, account_id)]
+    }
+}
+
 /// The unscoped file (`<channel>-allowFrom.json`) from before accounts.
 pub fn legacy_allow_from_file_name(channel: &str) -> String {
     format!("{}-allowFrom.json", safe_file_key(channel))
@@ -213,18 +227,25 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
 pub struct PairingRequest {
     /// The sender id.
     pub id: String,
-    pub code: String,
-    pub created_at: String,
-    pub last_seen_at: String,
-    /// `accountId` plus whatever the channel recorded (name, username).
+    /// Missing fields read as empty: a request without a code can never be approved, one without
+    /// a readable `createdAt` is expired. A damaged row is pruned, not a reason to refuse the file.
     #[serde(default)]
-    pub meta: BTreeMap<String, String>,
+    pub code: String,
+    #[serde(default)]
+    pub created_at: String,
+    #[serde(default)]
+    pub last_seen_at: String,
+    /// `accountId` plus whatever the channel recorded (name, username). OpenClaw writes strings;
+    /// other JSON values are kept as they are.
+    #[serde(default)]
+    pub meta: BTreeMap<String, serde_json::Value>,
 }
 
 impl PairingRequest {
     pub fn account_id(&self) -> &str {
         self.meta
             .get("accountId")
+            .and_then(serde_json::Value::as_str)
             .map(|a| a.trim())
             .filter(|a| !a.is_empty())
             .unwrap_or(DEFAULT_ACCOUNT_ID)
@@ -234,8 +255,9 @@ impl PairingRequest {
         self.account_id().eq_ignore_ascii_case(account_id)
     }
 
-    /// Expired at `now` (age ≥ TTL; an unreadable `createdAt` counts as expired so it can never
-    /// be approved).
+    /// Expired at `now` (age ≥ TTL). An unreadable `createdAt` counts as expired so it can never
+    /// be approved, and so does one more than a TTL in the future: a hand-edited or
+    /// clock-skewed row must not stay live for ever.
     pub fn is_expired(&self, now: u64) -> bool {
         parse_iso(&self.created_at).is_none_or(|created| {
             now.saturating_sub(created) >= PAIRING_TTL_MS || created > now.saturating_add(PAIRING_TTL_MS)
@@ -405,7 +427,12 @@ impl PairingFile {
     ///   `code: None`, `created: false`: silence.
     /// - Otherwise a new request with a fresh code, `created: true`: send [`pairing_reply`].
     ///
-    /// `random(n)` returns a uniformly drawn index below `n`.
+    /// `sender_id` is the channel-normalized id ([`SenderRef::id`](super::SenderRef)), so one
+    /// sender is one row whatever prefix or formatting the platform used. `random(n)` returns a
+    /// uniformly drawn index below `n` (values ≥ `n` are reduced, never trusted).
+    ///
+    /// Read, upsert and write under the file's lock: the cap check and the insert must be one
+    /// step (formal claim A6(a)).
     pub fn upsert(
         &mut self,
         sender_id: &str,
@@ -426,7 +453,7 @@ impl PairingFile {
             existing.last_seen_at = stamp;
             for (key, value) in meta {
                 if key != "accountId" {
-                    existing.meta.insert(key.clone(), value.clone());
+                    existing.meta.insert(key.clone(), value.clone().into());
                 }
             }
             return Ok(Upsert {
@@ -441,8 +468,9 @@ impl PairingFile {
             });
         }
         let code = self.fresh_code(random)?;
-        let mut meta = meta.clone();
-        meta.insert("accountId".to_string(), account);
+        let mut meta: BTreeMap<String, serde_json::Value> =
+            meta.iter().map(|(k, v)| (k.clone(), v.clone().into())).collect();
+        meta.insert("accountId".to_string(), account.into());
         self.requests.push(PairingRequest {
             id: sender.to_string(),
             code: code.clone(),
@@ -653,6 +681,27 @@ mod tests {
         assert_eq!(again, file);
         assert!(file.to_json().contains("\"lastSeenAt\""));
         assert_eq!(file.approve("abcd2345", None, T0 + 1000).unwrap().id, "123");
+    }
+
+    #[test]
+    fn default_reads_merge_scoped_then_legacy() {
+        assert_eq!(
+            allow_from_read_files("telegram", ""),
+            ["telegram-default-allowFrom.json", "telegram-allowFrom.json"]
+        );
+        assert_eq!(
+            allow_from_read_files("telegram", "work"),
+            ["telegram-work-allowFrom.json"]
+        );
+    }
+
+    #[test]
+    fn damaged_rows_are_pruned_not_fatal() {
+        let text = r#"{"version":1,"requests":[{"id":"1","meta":{"accountId":7}},{"id":"2","code":"ABCDEFGH","createdAt":"2026-02-01T10:00:00.000Z","meta":{"accountId":"work","n":null}}]}"#;
+        let mut file = PairingFile::parse(text, "f").unwrap();
+        assert_eq!(file.list(T0 + 1, None).len(), 1);
+        assert_eq!(file.requests[0].account_id(), "work");
+        assert_eq!(file.approve("", None, T0 + 1), None);
     }
 
     #[test]
