@@ -318,9 +318,9 @@ impl CompiledBinding {
     }
 
     /// Every field but the peer (which the tier checks) matches.
-    fn matches(&self, msg: &Normalized<'_>, default_account: &str) -> bool {
+    fn matches(&self, msg: &Normalized<'_>) -> bool {
         let account_ok = match &self.account {
-            AccountMatch::Default => msg.account == default_account,
+            AccountMatch::Default => msg.account == msg.default_account,
             AccountMatch::Any => true,
             AccountMatch::Exact(id) => msg.account == id.as_str(),
         };
@@ -382,11 +382,34 @@ struct AgentEntry {
 }
 
 /// Topic `agentId`s: chat id -> topic id -> agent (ids trimmed and lower-cased).
-type TopicAgents = HashMap<String, HashMap<String, AgentRef>>;
+type ChatTopics = HashMap<String, HashMap<String, AgentRef>>;
+
+/// Topic `agentId`s of groups and of DMs, kept apart so a DM and a group can never share an id.
+#[derive(Debug, Clone, Default)]
+struct TopicAgents {
+    groups: ChatTopics,
+    direct: ChatTopics,
+}
+
+impl TopicAgents {
+    fn is_empty(&self) -> bool {
+        self.groups.is_empty() && self.direct.is_empty()
+    }
+
+    fn chats(&self, kind: ChatKind) -> Option<&ChatTopics> {
+        match kind {
+            ChatKind::Group => Some(&self.groups),
+            ChatKind::Direct => Some(&self.direct),
+            ChatKind::Channel => None,
+        }
+    }
+}
 
 /// The message's fields, normalized once.
 struct Normalized<'a> {
     channel: Cow<'a, str>,
+    /// The channel's default account.
+    default_account: &'a str,
     account: Cow<'a, str>,
     peer: Cow<'a, str>,
     guild: Option<Cow<'a, str>>,
@@ -507,15 +530,20 @@ impl Router {
             .map_or(DEFAULT_ACCOUNT_ID, String::as_str)
     }
 
-    fn normalize<'a>(&self, msg: &RoutePeer<'a>) -> Normalized<'a> {
+    fn normalize<'a>(&'a self, msg: &RoutePeer<'a>) -> Normalized<'a> {
         let channel = normalize_peer_id(msg.channel);
+        let default_account = self
+            .default_accounts
+            .get(channel.as_ref())
+            .map_or(DEFAULT_ACCOUNT_ID, String::as_str);
         let account = match msg.account_id.map(str::trim).filter(|a| !a.is_empty()) {
             Some(a) => normalize_account_cow(a),
-            None => Cow::Owned(self.default_account(&channel).to_string()),
+            None => Cow::Borrowed(default_account),
         };
         let id = |v: Option<&'a str>| v.map(normalize_peer_id).filter(|s| !s.is_empty());
         Normalized {
             channel,
+            default_account,
             account,
             peer: normalize_peer_id(msg.peer_id),
             guild: id(msg.guild_id),
@@ -578,17 +606,16 @@ impl Router {
         n: &Normalized<'_>,
     ) -> (&'s AgentRef, MatchedBy, Option<&'s CompiledBinding>) {
         if n.channel == TELEGRAM
-            && let Some(agent) = self.telegram_topic(n, msg.thread_id)
+            && let Some(agent) = self.telegram_topic(n, msg.kind, msg.thread_id)
         {
             return (agent, MatchedBy::TelegramTopic, None);
         }
         if let Some(routes) = self.channels.get(n.channel.as_ref()) {
-            let default_account = self.default_account(&n.channel);
             let first = |positions: &[usize], peer: Option<PeerRef<'_>>| {
                 positions
                     .iter()
                     .map(|&p| &routes.bindings[p])
-                    .find(|b| peer.is_none_or(|peer| b.matches_peer(peer)) && b.matches(n, default_account))
+                    .find(|b| peer.is_none_or(|peer| b.matches_peer(peer)) && b.matches(n))
             };
             let peer = PeerRef {
                 kind: msg.kind,
@@ -628,12 +655,17 @@ impl Router {
         (&self.default_agent_ref, MatchedBy::Default, None)
     }
 
-    fn telegram_topic<'s>(&'s self, n: &Normalized<'_>, thread_id: Option<&str>) -> Option<&'s AgentRef> {
+    fn telegram_topic<'s>(
+        &'s self,
+        n: &Normalized<'_>,
+        kind: ChatKind,
+        thread_id: Option<&str>,
+    ) -> Option<&'s AgentRef> {
         let topic = normalize_peer_id(thread_id?);
         if topic.is_empty() {
             return None;
         }
-        let in_chats = |chats: &'s TopicAgents| chats.get(n.peer.as_ref())?.get(topic.as_ref());
+        let in_chats = |agents: &'s TopicAgents| agents.chats(kind)?.get(n.peer.as_ref())?.get(topic.as_ref());
         self.telegram_topics_by_account
             .get(n.account.as_ref())
             .and_then(in_chats)
@@ -645,7 +677,6 @@ impl Router {
     pub fn acp_binding(&self, msg: &RoutePeer<'_>) -> Option<AcpMatch<'_>> {
         let n = self.normalize(msg);
         let routes = self.channels.get(n.channel.as_ref())?;
-        let default_account = self.default_account(&n.channel);
         let peer = PeerRef {
             kind: msg.kind,
             id: &n.peer,
@@ -653,7 +684,7 @@ impl Router {
         routes
             .acp
             .iter()
-            .filter(|b| b.matches_peer(peer) && b.matches(&n, default_account))
+            .filter(|b| b.matches_peer(peer) && b.matches(&n))
             .find_map(|b| match b.agent {
                 AgentRef::Known(i) => Some(AcpMatch {
                     binding: b.index,
@@ -711,7 +742,7 @@ fn collect_group_topics(
         for (topic, cfg) in group.topics.iter().flatten() {
             if let Some(agent) = cfg.agent_id.as_deref() {
                 insert_topic(
-                    out,
+                    &mut out.groups,
                     chat,
                     topic,
                     agent,
@@ -736,7 +767,7 @@ fn collect_direct_topics(
         for (topic, cfg) in topics.into_iter().flatten() {
             if let Some(agent) = cfg.get("agentId").and_then(Value::as_str) {
                 insert_topic(
-                    out,
+                    &mut out.direct,
                     chat,
                     topic,
                     agent,
@@ -750,7 +781,7 @@ fn collect_direct_topics(
 }
 
 fn insert_topic(
-    out: &mut TopicAgents,
+    out: &mut ChatTopics,
     chat: &str,
     topic: &str,
     agent: &str,
@@ -777,7 +808,7 @@ fn telegram_topic_agents(
     warnings: &mut Vec<RouterWarning>,
 ) -> (TopicAgents, HashMap<String, TopicAgents>) {
     let mut by_account = HashMap::new();
-    let mut base = TopicAgents::new();
+    let mut base = TopicAgents::default();
     let Some(telegram) = config.channels.as_ref().and_then(|c| c.telegram.as_ref()) else {
         return (base, by_account);
     };
@@ -786,7 +817,7 @@ fn telegram_topic_agents(
     collect_direct_topics(telegram.compat.get("direct"), base_path, agents, &mut base, warnings);
     for (account, cfg) in telegram.accounts.iter().flatten() {
         let path = format!("{base_path}.accounts.{account}");
-        let mut own = TopicAgents::new();
+        let mut own = TopicAgents::default();
         collect_group_topics(cfg.access.groups.as_ref(), &path, agents, &mut own, warnings);
         collect_direct_topics(cfg.compat.get("direct"), &path, agents, &mut own, warnings);
         if !own.is_empty() {
