@@ -719,22 +719,19 @@ async fn plugins_are_served_and_stop_is_graceful() {
     assert!(saw_shutdown);
     assert_eq!(gw.wait(Duration::from_secs(10)), Some(0));
 
-    // Every message the channel delivered is in the inbox, in order, none missing.
-    let inbox = std::fs::read_to_string(sandbox.state_dir().join("inbox/probe.jsonl")).unwrap();
-    let texts: Vec<u64> = inbox
+    // Every message the channel delivered is in the ingress journal, in order, none missing.
+    let journal_path = sandbox.state_dir().join("ingress/journal.jsonl");
+    let journal = std::fs::read_to_string(&journal_path).unwrap();
+    let texts: Vec<u64> = journal
         .lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l).unwrap()["message"]["text"]
-                .as_str()
-                .unwrap()
-                .parse()
-                .unwrap()
-        })
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|r| r["t"] == "in")
+        .map(|r| r["msg"]["text"].as_str().unwrap().parse().unwrap())
         .collect();
     assert!(!texts.is_empty());
     let expected: Vec<u64> = (1..=texts.len() as u64).collect();
     assert_eq!(texts, expected);
-    assert_eq!(mode(&sandbox.state_dir().join("inbox/probe.jsonl")), 0o600);
+    assert_eq!(mode(&journal_path), 0o600);
 }
 
 /// Browses for `_openclaw-gw._tcp` and returns the TXT properties of the announcement on `port`.

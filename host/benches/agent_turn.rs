@@ -127,6 +127,8 @@ fn main() {
                     channel: None,
                     sender: None,
                     run_id: format!("run-{n}"),
+                    commands_allowed: true,
+                    group_tools: None,
                 };
                 let started = Instant::now();
                 let result = service.run_turn(request, &|_| {}).await.unwrap();

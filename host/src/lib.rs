@@ -1,12 +1,14 @@
 //! The OpenClaw gateway: I/O around the pure policy in `openclaw-core`.
 
 pub mod agents;
+pub mod channels;
 pub mod cli;
 pub mod config;
 pub mod context;
 pub mod events;
 pub mod exit;
 pub mod gateway;
+pub mod ingress;
 #[cfg(test)]
 mod layering;
 pub mod logging;

@@ -215,7 +215,16 @@ async fn the_offset_is_kept_so_a_new_instance_does_not_deliver_again() {
     // Telegram has not been told yet: only the next getUpdates confirms.
     assert_eq!(server.pending().len(), 2);
 
-    // A new instance of the same plugin (a gateway restart, a crash) resumes from the saved offset.
+    // A crash before the gateway stored the batch must not lose it: a new instance (a restart)
+    // gets it again, and the gateway's journal drops what it already had.
+    let (tx, mut inbound) = inbound_queue_with(64, 1 << 20);
+    let again = ChannelInstance::new(first.plugin.clone(), tx).unwrap();
+    again.poll().await.unwrap();
+    let texts: Vec<String> = drain(&mut inbound).into_iter().map(|m| m.text).collect();
+    assert_eq!(texts, ["one", "two"]);
+    // The next poll (the gateway stores what a poll delivered before it polls again) saves the
+    // offset, so an instance started after it resumes there.
+    again.poll().await.unwrap();
     let (tx, mut inbound) = inbound_queue_with(64, 1 << 20);
     let second = ChannelInstance::new(first.plugin.clone(), tx).unwrap();
     second.poll().await.unwrap();

@@ -38,6 +38,12 @@ pub struct TurnRequest {
     pub sender: Option<crate::tools::dispatch::Sender>,
     /// Chosen by the caller so it can abort the run before it answers.
     pub run_id: String,
+    /// Whether `/status`, `/reset`, `/new` are commands here. A channel sender not authorized
+    /// for commands has them read as ordinary text (operators always may).
+    pub commands_allowed: bool,
+    /// The group's tool policy for this sender (`groups.<id>.tools` / `toolsBySender`), applied
+    /// on top of the global and agent policy.
+    pub group_tools: Option<std::sync::Arc<openclaw_core::config::schema::common::ToolPolicy>>,
 }
 
 struct RunHandle {

@@ -100,13 +100,13 @@ impl AgentService {
         if !self.knows_agent(&agent_id) {
             return Err(TurnError::UnknownAgent(agent_id));
         }
-        let lock = self.session_lock(&key.to_string());
+        let lock = self.session_lock(key.as_ref());
         let _turn = if wait {
             lock.lock().await
         } else {
             lock.try_lock().map_err(|_| TurnError::Busy(key.to_string()))?
         };
-        let (cancel, _registered) = self.register_run(&request.run_id, &key.to_string());
+        let (cancel, _registered) = self.register_run(&request.run_id, key.as_ref());
         self.turn_locked(&request, &key, cancel, on_event).await
     }
 
@@ -120,7 +120,12 @@ impl AgentService {
         let agent_id = key.agent_id();
         let store = |e: crate::sessions::StoreError| TurnError::Store(e.to_string());
         let text = request.message.trim();
-        if let Some(reply) = self.session_command(key, text).map_err(store)? {
+        let command = if request.commands_allowed {
+            self.session_command(key, text).map_err(store)?
+        } else {
+            None
+        };
+        if let Some(reply) = command {
             let entry = self.sessions.ensure(key).map_err(store)?;
             return Ok(TurnResult {
                 run_id: request.run_id.clone(),
@@ -158,6 +163,7 @@ impl AgentService {
         origin.model = Some(model.clone());
         origin.channel = request.channel.clone();
         origin.sender = request.sender.clone();
+        origin.group_tools = request.group_tools.clone();
         let offered = self.dispatcher.offered(&origin);
         let tool_names: Vec<String> = offered.iter().map(|t| t.name.clone()).collect();
         let tools: Vec<ToolDef> = offered

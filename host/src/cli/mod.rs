@@ -10,6 +10,7 @@ mod config_cmd;
 mod doctor;
 mod gateway_cmd;
 mod operator;
+mod pairing_cmd;
 mod plugins_cmd;
 
 use std::process::ExitCode;
@@ -47,6 +48,8 @@ enum Command {
     Doctor(doctor::DoctorArgs),
     /// Run (the default), inspect and stop the gateway server (HTTP and WebSocket on one port).
     Gateway(gateway_cmd::GatewayArgs),
+    /// DM pairing: list the codes strangers were given, approve one.
+    Pairing(pairing_cmd::PairingArgs),
     /// Install, inspect and manage WebAssembly plugins.
     #[command(subcommand)]
     Plugins(plugins_cmd::PluginsCommand),
@@ -85,6 +88,7 @@ pub fn main() -> ExitCode {
         Command::Config(command) => config_cmd::run(&ctx, command),
         Command::Doctor(args) => doctor::run(&ctx, args),
         Command::Gateway(command) => gateway_cmd::run(&ctx, command),
+        Command::Pairing(args) => pairing_cmd::run(&ctx, args),
         Command::Plugins(command) => plugins_cmd::run(&ctx, command),
         Command::Version { json } => {
             if json {

@@ -107,6 +107,8 @@ async fn chat_send(gateway: Arc<Gateway>, params: Value, wait: bool) -> Result<V
         channel: None,
         sender: None,
         run_id: run_id.clone(),
+        commands_allowed: true,
+        group_tools: None,
     };
     let work = gateway.begin_work();
     let task = {
@@ -195,7 +197,7 @@ fn chat_history(gateway: &Gateway, params: &Value) -> Result<Value, RpcError> {
 
 fn chat_abort(gateway: &Gateway, params: &Value) -> Result<Value, RpcError> {
     let key = session_of(gateway, params)?;
-    let aborted = gateway.agents.abort(&key.to_string(), str_param(params, "runId"));
+    let aborted = gateway.agents.abort(key.as_ref(), str_param(params, "runId"));
     Ok(json!({"ok": true, "aborted": !aborted.is_empty(), "runIds": aborted}))
 }
 

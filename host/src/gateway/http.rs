@@ -223,7 +223,7 @@ async fn webhook_route(
         .find(|(k, _)| k == "rest")
         .map(|(_, v)| v.as_str())
         .unwrap_or_default();
-    let Some(channel) = gateway.plugins.channel(plugin_id) else {
+    let Some((channel, rest)) = gateway.plugins.webhook_target(plugin_id, rest) else {
         return not_found().await;
     };
     // Fail closed: a channel without a verification recipe has no webhook route.
@@ -243,7 +243,10 @@ async fn webhook_route(
         headers: pairs,
         body: body.to_vec(),
     };
-    match channel.instance.handle_webhook(request).await {
+    let handled = channel.instance.handle_webhook(request).await;
+    // What the request delivered is on disk before the platform hears it was taken.
+    channel.commit_delivered().await;
+    match handled {
         Ok(reply) => {
             // A verified platform is as good as an authenticated client: its connection no longer
             // counts against the cap on unauthenticated ones.

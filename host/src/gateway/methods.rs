@@ -97,6 +97,7 @@ impl Methods {
             |gw, _| async move { Ok(gw.plugins_json()) },
         );
         super::chat::register(&mut methods);
+        super::pairing::register(&mut methods);
         methods
     }
 }

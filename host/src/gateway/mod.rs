@@ -9,6 +9,7 @@ pub mod http;
 pub mod mdns;
 pub mod methods;
 pub mod openai;
+pub mod pairing;
 pub mod run;
 pub mod runfile;
 pub mod serve;
@@ -49,6 +50,8 @@ pub struct Gateway {
     /// The agent loop, and through it the one tool gate.
     pub agents: Arc<AgentService>,
     pub events: EventBus,
+    /// DM pairing requests and approved senders (`credentials/`).
+    pub pairing: crate::ingress::pairing_store::PairingStore,
     pub allowed_origins: Vec<String>,
     pub host_header_origin_fallback: bool,
     /// The host names requests may address (DNS rebinding).
@@ -106,6 +109,7 @@ pub struct GatewayParts {
     pub plugins: Arc<Plugins>,
     pub agents: Arc<AgentService>,
     pub events: EventBus,
+    pub pairing: crate::ingress::pairing_store::PairingStore,
     pub hosts: HostPolicy,
     pub handshake_timeout: Duration,
     pub body_timeout: Duration,
@@ -147,6 +151,7 @@ impl Gateway {
             plugins: parts.plugins,
             agents: parts.agents,
             events: parts.events,
+            pairing: parts.pairing,
             handshake_timeout: parts.handshake_timeout,
             body_timeout: parts.body_timeout,
             tick_interval: parts.tick_interval,

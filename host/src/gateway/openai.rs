@@ -229,6 +229,8 @@ pub async fn chat_completions(
         channel: None,
         sender: None,
         run_id: run_id.clone(),
+        commands_allowed: true,
+        group_tools: None,
     };
     let created = now_secs();
     if !parsed.stream {

@@ -307,6 +307,7 @@ pub fn run(ctx: &Context, options: RunOptions) -> u8 {
         config_hash,
         redacted_config,
         redactor,
+        document: loaded.checked.resolved.clone(),
     };
     let code = runtime.block_on(serve(ctx, checked));
     drop(lock);
@@ -330,6 +331,8 @@ struct Checked {
     config_hash: String,
     redacted_config: Value,
     redactor: Arc<openclaw_core::security::redact::Redactor>,
+    /// The checked config document (channel plugins get their accounts' settings from it).
+    document: Value,
 }
 
 async fn serve(ctx: &Context, checked: Checked) -> u8 {
@@ -341,6 +344,7 @@ async fn serve(ctx: &Context, checked: Checked) -> u8 {
         config_hash,
         redacted_config,
         redactor,
+        document,
     } = checked;
     let addr = SocketAddr::new(plan.bind.ip, plan.port);
     let listener = match tokio::net::TcpListener::bind(addr).await {
@@ -368,7 +372,39 @@ async fn serve(ctx: &Context, checked: Checked) -> u8 {
     };
     let local = listener.local_addr().unwrap_or(addr);
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
-    let plugins = Arc::new(Plugins::load(&config, &ctx.paths, &ctx.env, &resolved, shutdown_rx.clone()).await);
+    let journal = match crate::ingress::journal::Journal::open(&ctx.paths.state_dir.join("ingress")) {
+        Ok((journal, recovery)) => {
+            if recovery.resumed > 0 || recovery.interrupted_replies > 0 || recovery.unreadable_lines > 0 {
+                tracing::info!(
+                    resumed = recovery.resumed,
+                    interrupted_replies = recovery.interrupted_replies,
+                    unreadable_lines = recovery.unreadable_lines,
+                    "ingress journal replayed"
+                );
+            }
+            Arc::new(journal)
+        }
+        Err(e) => {
+            eprintln!(
+                "error: the ingress journal in {} cannot be opened: {e}",
+                ctx.paths.state_dir.join("ingress").display()
+            );
+            eprintln!("  check that the state directory is yours and writable (`openclaw doctor`)");
+            return EXIT_FAILED;
+        }
+    };
+    let plugins = Arc::new(
+        Plugins::load(
+            &config,
+            &document,
+            &ctx.paths,
+            &ctx.env,
+            &resolved,
+            journal.clone(),
+            shutdown_rx.clone(),
+        )
+        .await,
+    );
     let config_arc = Arc::new(config.clone());
     let events = crate::events::EventBus::new();
     let agents = crate::agents::build(
@@ -379,6 +415,14 @@ async fn serve(ctx: &Context, checked: Checked) -> u8 {
         redactor,
         events.clone(),
     );
+    let ingress = crate::ingress::pipeline::Ingress::new(
+        &config,
+        journal.clone(),
+        agents.clone(),
+        plugins.clone(),
+        crate::ingress::pairing_store::PairingStore::new(&ctx.paths.credentials_dir),
+    );
+    let ingress_task = ingress.spawn(shutdown_rx.clone());
     let gateway_config = config.gateway.clone().unwrap_or_default();
     let guard = Guard::new(
         auth,
@@ -397,6 +441,7 @@ async fn serve(ctx: &Context, checked: Checked) -> u8 {
         plugins,
         agents,
         events,
+        pairing: crate::ingress::pairing_store::PairingStore::new(&ctx.paths.credentials_dir),
         hosts: plan.hosts.clone(),
         handshake_timeout: env_duration_ms(ctx, "OPENCLAW_HANDSHAKE_TIMEOUT_MS", Duration::from_secs(10)),
         body_timeout: env_duration_ms(ctx, "OPENCLAW_BODY_TIMEOUT_MS", BODY_TIMEOUT),
@@ -453,6 +498,7 @@ async fn serve(ctx: &Context, checked: Checked) -> u8 {
     let _ = shutdown_tx.send(true);
     let drained = http_drained && gateway.drained(DRAIN_LIMIT).await;
     gateway.plugins.stop().await;
+    let _ = ingress_task.await;
     if let Err(e) = gateway.agents.sessions().flush() {
         tracing::error!("writing sessions.json at stop failed: {e}");
     }

@@ -9,6 +9,8 @@ use super::manifest_file;
 use crate::state::{Env, StatePaths, current_uid, expand_home};
 use openclaw_core::config::parse::parse_value;
 use openclaw_core::config::schema::Config;
+use openclaw_core::config::schema::common::{SecretInput, SecretLiteral};
+use openclaw_core::config::schema::plugins::{PluginSecretBinding, PluginsConfig};
 use openclaw_core::plugins::manifest::MANIFEST_FILE;
 use openclaw_core::plugins::selection::{self, Candidate, Discovery, ForeignPlugin, Origin, same_dir};
 
@@ -203,7 +205,40 @@ pub fn candidates(config: Option<&Config>, paths: &StatePaths, env: &Env) -> (Ve
 /// Discovery plus the selection policy: what each id resolves to and whether it loads, the
 /// JavaScript plugins found, and warnings.
 pub fn discover(config: Option<&Config>, paths: &StatePaths, env: &Env) -> Discovery {
-    let plugins = config.and_then(|c| c.plugins.clone()).unwrap_or_default();
+    let mut plugins = config.and_then(|c| c.plugins.clone()).unwrap_or_default();
     let (candidates, foreign) = candidates(config, paths, env);
+    if let Some(config) = config {
+        bind_channel_secrets(&mut plugins, config, &candidates);
+    }
     selection::discover(candidates, foreign, &plugins)
+}
+
+/// A channel plugin's manifest may take secrets from the channel's own config (`botToken`),
+/// where OpenClaw operators already keep them. When that channel is configured, such a secret
+/// counts as bound for the grant (its hosts and slots are the manifest's); its value is read per
+/// account when the channel starts, and a missing one stops that account with the keys to set.
+fn bind_channel_secrets(plugins: &mut PluginsConfig, config: &Config, candidates: &[Candidate]) {
+    let configured: Vec<String> = config
+        .channels
+        .as_ref()
+        .map(|c| c.iter().into_iter().map(|v| v.id.to_string()).collect())
+        .unwrap_or_default();
+    for candidate in candidates {
+        let Ok(manifest) = &candidate.manifest else { continue };
+        let Some(section) = &manifest.channel else { continue };
+        if section.secrets.is_empty() || !configured.contains(&section.id) {
+            continue;
+        }
+        let entry = plugins
+            .entries
+            .get_or_insert_with(Default::default)
+            .entry(manifest.id.clone())
+            .or_default();
+        let bindings = entry.secrets.get_or_insert_with(Default::default);
+        for source in &section.secrets {
+            bindings
+                .entry(source.name.clone())
+                .or_insert_with(|| PluginSecretBinding::Value(SecretInput::Literal(SecretLiteral::new(""))));
+        }
+    }
 }

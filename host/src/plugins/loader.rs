@@ -89,3 +89,36 @@ pub async fn load(
     };
     runtime.load(&source, grant, values).await
 }
+
+/// Loads one account of a selected channel plugin: the grant's config is the account's settings
+/// and the secret values are the plugin's bound ones plus the account's channel secrets.
+pub async fn load_account(
+    runtime: &Runtime,
+    selected: &Selected,
+    config: &Config,
+    resolved: &ResolvedSecrets,
+    account_config: serde_json::Value,
+    channel_values: BTreeMap<String, SecretString>,
+) -> Result<Arc<LoadedPlugin>, LoadError> {
+    let mut grant = selected.grant().cloned().ok_or_else(|| LoadError::Guest {
+        plugin: selected.candidate.id.clone(),
+        message: "not allowed to load".into(),
+    })?;
+    let manifest = selected
+        .candidate
+        .manifest
+        .clone()
+        .map_err(|message| LoadError::Guest {
+            plugin: selected.candidate.id.clone(),
+            message,
+        })?;
+    let mut values = secret_values(config, &grant, resolved);
+    values.extend(channel_values);
+    grant.config = account_config;
+    let source = PluginSource {
+        dir: selected.candidate.dir.clone().into(),
+        manifest,
+        pinned_sha256: selected.pinned_sha256.clone(),
+    };
+    runtime.load(&source, grant, values).await
+}

@@ -2,7 +2,6 @@
 //! a running gateway serves.
 
 pub mod discover;
-pub mod inbox;
 pub mod install;
 pub mod listing;
 pub mod loader;

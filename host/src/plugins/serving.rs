@@ -11,34 +11,30 @@ use openclaw_core::config::schema::Config;
 use openclaw_core::config::schema::plugins::PluginsConfig;
 use openclaw_core::plugins::grants::Decision;
 use openclaw_core::plugins::manifest::PluginKind;
-use openclaw_core::plugins::selection::{Discovery, is_identity_refusal};
+use openclaw_core::plugins::manifest::WebhookVerify;
+use openclaw_core::plugins::selection::{Discovery, Selected, is_identity_refusal};
 use openclaw_core::plugins::tool_names::{self, ToolAssignment};
 use openclaw_runtime::cache::CacheDir;
-use openclaw_runtime::{ChannelInstance, InboundMessage, InboundReceiver, LoadedPlugin, Runtime};
+use openclaw_runtime::{ChannelInstance, LoadedPlugin, Runtime};
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
-use super::inbox::Inbox;
+use crate::channels::accounts::{self, DEFAULT_ACCOUNT};
+use crate::channels::supervisor::ChannelAccount;
+use crate::ingress::journal::Journal;
 use crate::plugins::listing::{foreign_json, selected_json};
 use crate::plugins::loader;
 use crate::secrets::ResolvedSecrets;
 use crate::state::{Env, StatePaths};
 
-/// A running channel plugin (it verifies its own webhook requests).
-pub struct Channel {
-    pub instance: Arc<ChannelInstance>,
-}
-
 #[derive(Default)]
 pub struct Plugins {
     runtime: Option<Runtime>,
     pollers: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
-    writers: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
-    drain: Option<watch::Sender<bool>>,
     /// Tool name → the plugin that provides it.
     tools: BTreeMap<String, Arc<LoadedPlugin>>,
-    /// Plugin id → channel.
-    channels: BTreeMap<String, Channel>,
+    /// (channel id, account id) → the running account.
+    channels: BTreeMap<(String, String), Arc<ChannelAccount>>,
     listing: Vec<Value>,
     failed: usize,
 }
@@ -64,43 +60,58 @@ impl Plugins {
         !self.channels.is_empty()
     }
 
-    /// A running channel by the id operators and models use for it: its manifest channel id
-    /// (`telegram`), or its plugin id.
-    pub fn channel_named(&self, name: &str) -> Option<&Channel> {
+    /// The default account of a running channel, by the id operators and models use for it:
+    /// its channel id (`telegram`), or its plugin id.
+    pub fn channel_named(&self, name: &str) -> Option<&Arc<ChannelAccount>> {
         let name = name.trim().to_ascii_lowercase();
-        self.channels
-            .values()
-            .find(|c| {
-                c.instance
-                    .plugin()
-                    .manifest
-                    .channel
-                    .as_ref()
-                    .is_some_and(|section| section.id.eq_ignore_ascii_case(&name))
-            })
-            .or_else(|| self.channels.get(&name))
+        let of = |pick: &dyn Fn(&ChannelAccount) -> bool| {
+            let mut matching = self.channels.values().filter(|a| pick(a));
+            let first = matching.next();
+            first
+                .filter(|a| a.account_id == DEFAULT_ACCOUNT)
+                .or_else(|| {
+                    self.channels
+                        .values()
+                        .find(|a| pick(a) && a.account_id == DEFAULT_ACCOUNT)
+                })
+                .or(first)
+        };
+        of(&|a| a.channel == name).or_else(|| of(&|a| a.plugin_id == name))
     }
 
-    pub fn channel(&self, plugin_id: &str) -> Option<&Channel> {
-        self.channels.get(plugin_id)
+    /// One account of a running channel.
+    pub fn channel_account(&self, channel: &str, account: &str) -> Option<&Arc<ChannelAccount>> {
+        self.channels.get(&(channel.to_string(), account.to_string()))
     }
 
-    /// Stops channels without losing a message: pollers finish their current poll (the
-    /// gateway's shutdown signal already told them to stop), then every delivered message is
-    /// written to the inbox before the writers exit.
+    /// Every running channel account.
+    pub fn channel_accounts(&self) -> impl Iterator<Item = &Arc<ChannelAccount>> {
+        self.channels.values()
+    }
+
+    /// The account a webhook request for `/webhooks/<name>/<rest>` is for: an account named by
+    /// the first segment of `rest` (then the rest after it), else the channel's default account.
+    pub fn webhook_target<'a>(&self, name: &str, rest: &'a str) -> Option<(&Arc<ChannelAccount>, &'a str)> {
+        let default = self.channel_named(name)?;
+        let (first, after) = rest.split_once('/').unwrap_or((rest, ""));
+        if !first.is_empty()
+            && let Some(account) = self.channel_account(&default.channel, first)
+        {
+            return Some((account, after));
+        }
+        Some((default, rest))
+    }
+
+    /// Stops channels without losing a message: pollers end (a poll in progress is abandoned;
+    /// what it delivered is committed to the ingress journal), then the journal is on disk.
     pub async fn stop(&self) {
         let pollers: Vec<_> =
             std::mem::take(&mut *self.pollers.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
         for poller in pollers {
             let _ = poller.await;
         }
-        if let Some(drain) = &self.drain {
-            let _ = drain.send(true);
-        }
-        let writers: Vec<_> =
-            std::mem::take(&mut *self.writers.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
-        for writer in writers {
-            let _ = writer.await;
+        for account in self.channels.values() {
+            account.commit_delivered().await;
         }
     }
 
@@ -114,7 +125,12 @@ impl Plugins {
             .map(|p| p.id())
             .collect::<std::collections::BTreeSet<_>>()
             .len()
-            + self.channels.len()
+            + self
+                .channels
+                .values()
+                .map(|a| a.plugin_id.as_str())
+                .collect::<std::collections::BTreeSet<_>>()
+                .len()
     }
 
     pub fn health(&self) -> Value {
@@ -122,10 +138,12 @@ impl Plugins {
             "loaded": self.count(),
             "failed": self.failed,
             "tools": self.tools.keys().collect::<Vec<_>>(),
-            "channels": self.channels.iter().map(|(id, c)| json!({
-                "id": id,
-                "starts": c.instance.starts(),
-                "webhook": matches!(c.instance.webhook_ready(), Ok(true)),
+            "channels": self.channels.values().map(|a| json!({
+                "id": a.channel,
+                "account": a.account_id,
+                "plugin": a.plugin_id,
+                "starts": a.instance.starts(),
+                "webhook": matches!(a.instance.webhook_ready(), Ok(true)),
             })).collect::<Vec<_>>(),
         })
     }
@@ -135,9 +153,11 @@ impl Plugins {
     /// ids nothing declares are logged, so the operator hears about them at start.
     pub async fn load(
         config: &Config,
+        doc: &Value,
         paths: &StatePaths,
         env: &Env,
         resolved: &ResolvedSecrets,
+        journal: Arc<Journal>,
         shutdown: watch::Receiver<bool>,
     ) -> Self {
         let discovery = crate::plugins::discover::discover(Some(config), paths, env);
@@ -191,15 +211,21 @@ impl Plugins {
             tracing::error!(tool = %clash.tool, "{}", clash.message());
         }
 
-        let inbox = Arc::new(Inbox::new(paths.state_dir.join("inbox")));
-        let (drain, _) = watch::channel(false);
-        plugins.drain = Some(drain);
+        let starting = Starting {
+            runtime: &runtime,
+            config,
+            doc,
+            env,
+            resolved,
+            journal: &journal,
+            shutdown: &shutdown,
+        };
         for (s, outcome) in selected.iter().zip(loaded) {
             let mut entry = selected_json(s);
             let started = match outcome {
                 None => None,
                 Some(Err(message)) => Some(Err(message)),
-                Some(Ok(plugin)) => Some(plugins.start_one(plugin, &assignment, &inbox, shutdown.clone()).await),
+                Some(Ok(plugin)) => Some(plugins.start_one(plugin, s, &assignment, &starting).await),
             };
             match started {
                 None => {}
@@ -211,6 +237,10 @@ impl Plugins {
                         "not serving {} (another plugin provides the same name)",
                         clashing.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ")
                     ));
+                }
+                Some(Ok(Started::Disabled)) => {
+                    entry["running"] = json!(false);
+                    entry["error"] = json!("its channel is disabled in the config (channels.<id>.enabled)");
                 }
                 Some(Ok(Started::Retrying(message))) => {
                     entry["running"] = json!(true);
@@ -235,9 +265,9 @@ impl Plugins {
     async fn start_one(
         &mut self,
         plugin: Arc<LoadedPlugin>,
+        selected: &Selected,
         assignment: &ToolAssignment,
-        inbox: &Arc<Inbox>,
-        shutdown: watch::Receiver<bool>,
+        starting: &Starting<'_>,
     ) -> Result<Started, String> {
         match plugin.kind() {
             PluginKind::Tool => {
@@ -255,38 +285,148 @@ impl Plugins {
                     Started::ToolsWithheld(withheld)
                 })
             }
-            PluginKind::Channel => {
-                let (tx, rx) = openclaw_runtime::inbound_queue();
-                let instance = ChannelInstance::new(plugin.clone(), tx).map_err(|e| e.to_string())?;
-                instance.webhook_ready()?;
-                // A platform that is down at boot must not take the channel away for good: the
-                // poller retries the start with the channel backoff.
-                let first_start = instance.start().await.err().map(|e| e.to_string());
-                if let Some(message) = &first_start {
-                    tracing::warn!(
-                        plugin = %plugin.id(),
-                        "channel did not start: {message}; retrying with the channel backoff (1 s, doubling up to 5 min)"
-                    );
-                }
-                let poller = instance.spawn_poller(shutdown);
-                let drain = self.drain.as_ref().map(watch::Sender::subscribe);
-                let writer = spawn_inbox_writer(plugin.id().to_string(), rx, inbox.clone(), drain);
-                self.pollers
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .push(poller);
-                self.writers
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .push(writer);
-                self.channels.insert(plugin.id().to_string(), Channel { instance });
-                Ok(match first_start {
-                    Some(message) => Started::Retrying(message),
-                    None => Started::Serving,
-                })
-            }
+            PluginKind::Channel => self.start_channel(plugin, selected, starting).await,
         }
     }
+
+    /// Starts every account of a channel plugin. With a `channels.<id>` block, each enabled
+    /// account gets its own instance with its settings and secrets; without one, the plugin runs
+    /// once as account `default` with `plugins.entries.<id>.config`.
+    async fn start_channel(
+        &mut self,
+        plugin: Arc<LoadedPlugin>,
+        selected: &Selected,
+        starting: &Starting<'_>,
+    ) -> Result<Started, String> {
+        let Some(section) = plugin.manifest.channel.clone() else {
+            return Err("a channel plugin without a [channel] section".into());
+        };
+        let channel_id = section.id.clone();
+        if let Some(running) = self.channels.keys().find(|(c, _)| *c == channel_id) {
+            let other = self
+                .channels
+                .get(running)
+                .map(|a| a.plugin_id.clone())
+                .unwrap_or_default();
+            return Err(format!(
+                "channel `{channel_id}` is already provided by plugin `{other}`; allow only one of them in plugins.allow"
+            ));
+        }
+        let webhook_secret = section.webhook.as_ref().map(|recipe| match recipe {
+            WebhookVerify::HeaderEquals { secret, .. } | WebhookVerify::HmacSha256 { secret, .. } => secret.clone(),
+        });
+        let mut instances: Vec<(String, Arc<LoadedPlugin>, serde_json::Map<String, Value>)> = Vec::new();
+        let mut failures: Vec<String> = Vec::new();
+        if accounts::channel_block(starting.doc, &channel_id).is_some() {
+            let secret_keys: Vec<&str> = section
+                .secrets
+                .iter()
+                .flat_map(|s| std::iter::once(s.config_key.as_str()).chain(s.file_key.as_deref()))
+                .collect();
+            let list = accounts::accounts(starting.doc, &channel_id, &secret_keys);
+            if list.is_empty() {
+                return Ok(Started::Disabled);
+            }
+            for account in list {
+                let (values, missing) = accounts::secret_values(
+                    starting.doc,
+                    &account,
+                    &section.secrets,
+                    starting.resolved,
+                    starting.env,
+                );
+                let required: Vec<&String> = missing
+                    .iter()
+                    .filter(|m| webhook_secret.as_deref().is_none_or(|w| !m.starts_with(w)))
+                    .collect();
+                if !required.is_empty() {
+                    failures.push(format!(
+                        "account `{}` not started: {}",
+                        account.account_id,
+                        required.iter().map(|m| m.as_str()).collect::<Vec<_>>().join("; ")
+                    ));
+                    continue;
+                }
+                match loader::load_account(
+                    starting.runtime,
+                    selected,
+                    starting.config,
+                    starting.resolved,
+                    account.plugin_config.clone(),
+                    values,
+                )
+                .await
+                {
+                    Ok(loaded) => instances.push((account.account_id.clone(), loaded, account.merged.clone())),
+                    Err(e) => failures.push(format!("account `{}` not started: {e}", account.account_id)),
+                }
+            }
+        } else {
+            instances.push((DEFAULT_ACCOUNT.to_string(), plugin.clone(), Default::default()));
+        }
+        let mut retrying = Vec::new();
+        for (account_id, loaded, settings) in instances {
+            let (tx, rx) = openclaw_runtime::inbound_queue();
+            let instance = ChannelInstance::new(loaded.clone(), tx.clone()).map_err(|e| e.to_string())?;
+            let sender = ChannelInstance::new(loaded, tx).map_err(|e| e.to_string())?;
+            if let Err(e) = instance.webhook_ready() {
+                // Polling accounts need no webhook secret; one that asks for webhooks does.
+                if settings.get("webhookUrl").is_some_and(|v| !v.is_null()) {
+                    failures.push(format!("account `{account_id}`: {e}"));
+                    continue;
+                }
+            }
+            // A platform that is down at boot must not take the channel away for good: the
+            // poller retries the start with the channel backoff.
+            if let Err(e) = instance.start().await {
+                tracing::warn!(
+                    channel = %channel_id,
+                    account = %account_id,
+                    "channel did not start: {e}; retrying with the channel backoff (1 s, doubling up to 5 min)"
+                );
+                retrying.push(format!("account `{account_id}`: {e}"));
+            }
+            let account = ChannelAccount::new(
+                channel_id.clone(),
+                account_id.clone(),
+                instance,
+                sender,
+                settings,
+                rx,
+                starting.journal.clone(),
+            );
+            let poller = account.spawn_poller(starting.shutdown.clone());
+            self.pollers
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(poller);
+            self.channels.insert((channel_id.clone(), account_id), account);
+        }
+        for failure in &failures {
+            tracing::error!(channel = %channel_id, "{failure}");
+        }
+        let started_any = self.channels.keys().any(|(c, _)| *c == channel_id);
+        if !started_any && !failures.is_empty() {
+            return Err(failures.join("; "));
+        }
+        let problems: Vec<String> = retrying.into_iter().chain(failures).collect();
+        Ok(if problems.is_empty() {
+            Started::Serving
+        } else {
+            Started::Retrying(problems.join("; "))
+        })
+    }
+}
+
+/// What starting channels needs from the gateway.
+struct Starting<'a> {
+    runtime: &'a Runtime,
+    config: &'a Config,
+    doc: &'a Value,
+    env: &'a Env,
+    resolved: &'a ResolvedSecrets,
+    journal: &'a Arc<Journal>,
+    shutdown: &'a watch::Receiver<bool>,
 }
 
 /// How a loaded plugin was put to work.
@@ -294,8 +434,11 @@ enum Started {
     Serving,
     /// A tool plugin whose named tools another plugin also provides: those are not served.
     ToolsWithheld(Vec<String>),
-    /// A channel whose first start failed; its poller retries.
+    /// A channel whose first start failed (its poller retries), or some of whose accounts
+    /// could not start.
     Retrying(String),
+    /// A channel whose `channels.<id>` block (or every account) is disabled.
+    Disabled,
 }
 
 /// Nothing else removes compiled code a plugin no longer uses (an update leaves the old
@@ -327,44 +470,5 @@ fn report_discovery(discovery: &Discovery, settings: &PluginsConfig) {
     }
     for warning in &discovery.warnings {
         tracing::warn!("{}; {}", warning.message, warning.fix);
-    }
-}
-
-fn spawn_inbox_writer(
-    channel: String,
-    mut rx: InboundReceiver,
-    inbox: Arc<Inbox>,
-    drain: Option<watch::Receiver<bool>>,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut drain = drain;
-        loop {
-            let message = match drain.as_mut() {
-                Some(signal) => tokio::select! {
-                    message = rx.recv() => message,
-                    _ = signal.changed() => {
-                        // Pollers have stopped: write what is queued, then end.
-                        while let Some(message) = rx.try_recv() {
-                            store(&inbox, &channel, message).await;
-                        }
-                        return;
-                    }
-                },
-                None => rx.recv().await,
-            };
-            let Some(message) = message else { return };
-            store(&inbox, &channel, message).await;
-        }
-    })
-}
-
-async fn store(inbox: &Arc<Inbox>, channel: &str, message: InboundMessage) {
-    let inbox = inbox.clone();
-    let name = channel.to_string();
-    let written = tokio::task::spawn_blocking(move || inbox.append(&name, &message)).await;
-    match written {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => tracing::error!(%channel, "could not store an inbound message: {e}"),
-        Err(e) => tracing::error!(%channel, "inbox writer failed: {e}"),
     }
 }

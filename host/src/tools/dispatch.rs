@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use openclaw_core::config::schema::Config;
+use openclaw_core::config::schema::common::ToolPolicy;
 use openclaw_core::config::schema::sandbox::SandboxMode;
 use openclaw_core::gateway::http_tools::{HttpToolRefusal, http_tool_allowed};
 use openclaw_core::routing::session_key::{SessionKey, normalize_agent_id};
@@ -44,6 +45,8 @@ pub struct CallOrigin {
     pub channel: Option<String>,
     /// Who sent the message, when a channel delivered it (elevated exec checks them).
     pub sender: Option<Sender>,
+    /// The group's tool policy for this sender, when a group message started the turn.
+    pub group_tools: Option<Arc<ToolPolicy>>,
 }
 
 /// A channel sender: the channel and every id they are known by (`123`, `id:123`, `@name`...).
@@ -63,6 +66,7 @@ impl CallOrigin {
             model: None,
             channel: None,
             sender: None,
+            group_tools: None,
         }
     }
 }
@@ -191,6 +195,18 @@ impl Dispatcher {
     pub fn policy(&self, origin: &CallOrigin) -> Arc<EffectivePolicy> {
         let sandboxed = self.sandboxed(origin);
         let subagent = origin.session_key.rest().contains("subagent:");
+        if let Some(group) = &origin.group_tools {
+            // Group policies vary per group and sender; they are resolved per turn, not cached.
+            let context = PolicyContext {
+                agent_id: &origin.agent_id,
+                provider: origin.provider.as_deref(),
+                model: origin.model.as_deref(),
+                group: Some(group),
+                sandboxed,
+                subagent,
+            };
+            return Arc::new(resolve(&self.config, &context, &self.catalog));
+        }
         let key = (
             origin.agent_id.clone(),
             origin.provider.clone(),

@@ -30,6 +30,23 @@ pub fn random_hex(n_bytes: usize) -> Result<String, RandomError> {
     Ok(hex(&bytes))
 }
 
+/// A uniformly drawn number below `n` from the operating system's CSPRNG (rejection sampling,
+/// so no value is more likely than another). `0` for `n <= 1`.
+pub fn random_below(n: u32) -> Result<u32, RandomError> {
+    if n <= 1 {
+        return Ok(0);
+    }
+    let zone = u32::MAX - (u32::MAX % n);
+    loop {
+        let mut bytes = [0u8; 4];
+        getrandom::fill(&mut bytes)?;
+        let value = u32::from_le_bytes(bytes);
+        if value < zone {
+            return Ok(value % n);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -36,6 +36,11 @@ struct Running {
     bot: Bot,
     /// The next update id to ask for; also kept in KV so a restart resumes there.
     offset: Option<SavedOffset>,
+    /// Whether `offset` still has to be written to KV. A batch's offset is written when the
+    /// next poll starts: the gateway puts what a poll delivered on disk before it polls again,
+    /// so a crash in between makes Telegram send the batch again (the gateway drops repeats)
+    /// instead of losing it.
+    offset_unsaved: bool,
     /// Telegram asked (429) not to call `getUpdates` before this time (ms since the epoch).
     quiet_until_ms: u64,
 }
@@ -168,6 +173,7 @@ impl Channel for Telegram {
             settings,
             bot: Bot { id: me.id, username },
             offset,
+            offset_unsaved: false,
             quiet_until_ms: 0,
         };
         RUNNING.with(|r| *r.borrow_mut() = Some(running));
@@ -179,10 +185,17 @@ impl Channel for Telegram {
             settings,
             bot,
             offset,
+            offset_unsaved,
             quiet_until_ms,
         } = running()?;
         if settings.webhook_url.is_some() {
             return Ok(WEBHOOK_MODE_POLL);
+        }
+        if offset_unsaved && let Some(saved) = offset {
+            match kv::set_json(&settings.offset_key(), &saved) {
+                Ok(()) => update_running(|r| r.offset_unsaved = false),
+                Err(e) => log_warn!("cannot save the update offset ({e}); after a restart some updates may come again"),
+            }
         }
         let now = clock::now_ms();
         if quiet_until_ms > now {
@@ -214,10 +227,10 @@ impl Channel for Telegram {
                 offset: next,
                 saved_at_ms: now,
             };
-            update_running(|r| r.offset = Some(saved));
-            if let Err(e) = kv::set_json(&settings.offset_key(), &saved) {
-                log_warn!("cannot save the update offset ({e}); after a restart some updates may come again");
-            }
+            update_running(|r| {
+                r.offset = Some(saved);
+                r.offset_unsaved = true;
+            });
         }
         match outcome.stopped {
             None if updates.is_empty() && wait == 0 => Ok(SHORT_POLL_PAUSE),

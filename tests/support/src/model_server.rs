@@ -79,6 +79,7 @@ enum Action {
 pub struct Turn {
     action: Action,
     usage: Option<(u64, u64)>,
+    delay: Option<std::time::Duration>,
 }
 
 impl Turn {
@@ -91,6 +92,7 @@ impl Turn {
                 truncated: false,
             },
             usage: None,
+            delay: None,
         }
     }
 
@@ -141,6 +143,12 @@ impl Turn {
         self
     }
 
+    /// Waits this long before answering (a slow model).
+    pub fn delayed(mut self, delay: std::time::Duration) -> Self {
+        self.delay = Some(delay);
+        self
+    }
+
     /// Reported token usage (otherwise: input = number of messages, output = pieces sent).
     pub fn usage(mut self, input: u64, output: u64) -> Self {
         self.usage = Some((input, output));
@@ -156,6 +164,7 @@ impl Turn {
                 retry_after: None,
             },
             usage: None,
+            delay: None,
         }
     }
 
@@ -181,6 +190,7 @@ impl Turn {
         Self {
             action: Action::ReflectHeaders { status },
             usage: None,
+            delay: None,
         }
     }
 
@@ -189,6 +199,7 @@ impl Turn {
         Self {
             action: Action::Garbage,
             usage: None,
+            delay: None,
         }
     }
 
@@ -197,6 +208,7 @@ impl Turn {
         Self {
             action: Action::Hang,
             usage: None,
+            delay: None,
         }
     }
 }
@@ -524,6 +536,9 @@ async fn handle(shared: Arc<Shared>, api: WireApi, request: Request) -> Response
         return error_response(api, 500, &format!("script exhausted for model {}", recorded.model));
     };
     let id = shared.next_id.fetch_add(1, Ordering::SeqCst);
+    if let Some(delay) = turn.delay {
+        tokio::time::sleep(delay).await;
+    }
     match turn.action {
         Action::Status {
             status,

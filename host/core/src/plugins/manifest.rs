@@ -152,6 +152,27 @@ pub struct ChannelSection {
     pub id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook: Option<WebhookVerify>,
+    /// Secrets whose values come from the channel's own config (`channels.<id>` and each of its
+    /// accounts), as OpenClaw operators write them (`botToken`, `tokenFile`,
+    /// `TELEGRAM_BOT_TOKEN`), instead of `plugins.entries.<id>.secrets`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<ChannelSecretSource>,
+}
+
+/// Where the value of one of a channel plugin's secrets comes from, per account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ChannelSecretSource {
+    /// The secret (one the manifest requests under `capabilities.secrets`, or the webhook's).
+    pub name: String,
+    /// Key of the channel (or account) config holding the value or a SecretRef.
+    pub config_key: String,
+    /// Key naming a file that holds the value (a regular file; links are refused).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_key: Option<String>,
+    /// Environment variable used for the default account when the config sets neither.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env: Option<String>,
 }
 
 /// A parsed, checked manifest.
@@ -327,6 +348,31 @@ impl Manifest {
                     "channel.id",
                     format!("\"{}\" is not a valid channel id", channel.id),
                 ));
+            }
+            (PluginKind::Channel, Some(channel)) => {
+                let webhook_secret = channel.webhook.as_ref().map(|recipe| match recipe {
+                    WebhookVerify::HeaderEquals { secret, .. } | WebhookVerify::HmacSha256 { secret, .. } => {
+                        secret.as_str()
+                    }
+                });
+                for (i, source) in channel.secrets.iter().enumerate() {
+                    let requested = manifest.capabilities.secrets.iter().any(|s| s.name == source.name);
+                    if !requested && webhook_secret != Some(source.name.as_str()) {
+                        return Err(err(
+                            &format!("channel.secrets[{i}].name"),
+                            format!(
+                                "\"{}\" is neither a secret under capabilities.secrets nor the webhook's secret",
+                                source.name
+                            ),
+                        ));
+                    }
+                    if source.config_key.trim().is_empty() {
+                        return Err(err(
+                            &format!("channel.secrets[{i}].config-key"),
+                            "must name the channel config key holding the value".into(),
+                        ));
+                    }
+                }
             }
             _ => {}
         }

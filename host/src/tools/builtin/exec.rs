@@ -186,7 +186,7 @@ pub(super) async fn call(builtins: &Builtins, origin: &CallOrigin, args: &Value,
                 .approvals
                 .ask(
                     &origin.agent_id,
-                    &origin.session_key.to_string(),
+                    origin.session_key.as_ref(),
                     command,
                     &reason,
                     policy.approval_timeout,

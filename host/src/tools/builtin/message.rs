@@ -59,7 +59,7 @@ pub(super) async fn call(builtins: &Builtins, args: &Value) -> ToolOutcome {
         reply_to: field(args, "replyTo").map(str::to_string),
         text: text.to_string(),
     };
-    match target.instance.send(message).await {
+    match target.send(message).await {
         Ok(receipt) => ToolOutcome::Done(
             json!({"ok": true, "channel": channel, "to": to, "messageId": receipt.message_id}).to_string(),
         ),

@@ -174,6 +174,9 @@ pub(super) async fn send(builtins: &Builtins, origin: &CallOrigin, args: &Value)
             "send-{}",
             crate::state::ids::random_hex(8).unwrap_or_else(|_| format!("{:x}", crate::sessions::store::now_ms()))
         ),
+        // A model messaging another session must not reset it with `/reset`.
+        commands_allowed: false,
+        group_tools: None,
     };
     let (reply, answer) = tokio::sync::oneshot::channel();
     if runner.send(crate::agents::QueuedTurn { request, reply }).is_err() {
