@@ -186,23 +186,30 @@ impl Plugins {
         };
 
         // Load everything first: who serves a tool name depends on every plugin providing it.
-        let mut loaded: Vec<Option<Result<Arc<LoadedPlugin>, String>>> = Vec::with_capacity(selected.len());
+        // A channel with a `channels.<id>` block is loaded per account when it starts.
+        let mut loaded: Vec<Option<Prepared>> = Vec::with_capacity(selected.len());
         for s in selected {
             loaded.push(match s.grant() {
-                Some(_) => Some(
+                Some(_) if configured_channel(s, doc) => Some(Prepared::PerAccount),
+                Some(_) => Some(Prepared::Loaded(
                     loader::load(&runtime, s, config, resolved)
                         .await
                         .map_err(|e| e.to_string()),
-                ),
+                )),
                 None => None,
             });
         }
-        in_use.extend(loaded.iter().flatten().flatten().map(|p| p.sha256.clone()));
-        report_pruned(runtime.cache().prune(&in_use));
+        in_use.extend(
+            loaded
+                .iter()
+                .flatten()
+                .filter_map(Prepared::plugin)
+                .map(|p| p.sha256.clone()),
+        );
         let provided: Vec<(String, Vec<String>)> = loaded
             .iter()
             .flatten()
-            .flatten()
+            .filter_map(Prepared::plugin)
             .filter(|p| p.kind() == PluginKind::Tool)
             .map(|p| (p.id().to_string(), p.tools.iter().map(|t| t.name.clone()).collect()))
             .collect();
@@ -224,8 +231,9 @@ impl Plugins {
             let mut entry = selected_json(s);
             let started = match outcome {
                 None => None,
-                Some(Err(message)) => Some(Err(message)),
-                Some(Ok(plugin)) => Some(plugins.start_one(plugin, s, &assignment, &starting).await),
+                Some(Prepared::Loaded(Err(message))) => Some(Err(message)),
+                Some(Prepared::Loaded(Ok(plugin))) => Some(plugins.start_one(plugin, s, &assignment, &starting).await),
+                Some(Prepared::PerAccount) => Some(plugins.start_channel(None, s, &starting).await),
             };
             match started {
                 None => {}
@@ -258,6 +266,8 @@ impl Plugins {
             plugins.listing.push(entry);
         }
         plugins.listing.extend(foreign);
+        in_use.extend(plugins.channels.values().map(|a| a.instance.plugin().sha256.clone()));
+        report_pruned(runtime.cache().prune(&in_use));
         plugins.runtime = Some(runtime);
         plugins
     }
@@ -285,7 +295,7 @@ impl Plugins {
                     Started::ToolsWithheld(withheld)
                 })
             }
-            PluginKind::Channel => self.start_channel(plugin, selected, starting).await,
+            PluginKind::Channel => self.start_channel(Some(plugin), selected, starting).await,
         }
     }
 
@@ -294,11 +304,17 @@ impl Plugins {
     /// once as account `default` with `plugins.entries.<id>.config`.
     async fn start_channel(
         &mut self,
-        plugin: Arc<LoadedPlugin>,
+        plugin: Option<Arc<LoadedPlugin>>,
         selected: &Selected,
         starting: &Starting<'_>,
     ) -> Result<Started, String> {
-        let Some(section) = plugin.manifest.channel.clone() else {
+        let Some(section) = selected
+            .candidate
+            .manifest
+            .as_ref()
+            .ok()
+            .and_then(|m| m.channel.clone())
+        else {
             return Err("a channel plugin without a [channel] section".into());
         };
         let channel_id = section.id.clone();
@@ -361,8 +377,10 @@ impl Plugins {
                     Err(e) => failures.push(format!("account `{}` not started: {e}", account.account_id)),
                 }
             }
+        } else if let Some(plugin) = plugin {
+            instances.push((DEFAULT_ACCOUNT.to_string(), plugin, Default::default()));
         } else {
-            instances.push((DEFAULT_ACCOUNT.to_string(), plugin.clone(), Default::default()));
+            return Err("the plugin was not loaded".into());
         }
         let mut retrying = Vec::new();
         for (account_id, loaded, settings) in instances {
@@ -416,6 +434,33 @@ impl Plugins {
             Started::Retrying(problems.join("; "))
         })
     }
+}
+
+/// A selected plugin before it starts.
+enum Prepared {
+    Loaded(Result<Arc<LoadedPlugin>, String>),
+    /// A channel whose `channels.<id>` block names its accounts: loaded once per account.
+    PerAccount,
+}
+
+impl Prepared {
+    fn plugin(&self) -> Option<&Arc<LoadedPlugin>> {
+        match self {
+            Self::Loaded(Ok(plugin)) => Some(plugin),
+            _ => None,
+        }
+    }
+}
+
+/// A channel plugin whose channel the config configures (`channels.<id>`).
+fn configured_channel(selected: &Selected, doc: &Value) -> bool {
+    selected
+        .candidate
+        .manifest
+        .as_ref()
+        .ok()
+        .and_then(|m| m.channel.as_ref())
+        .is_some_and(|section| accounts::channel_block(doc, &section.id).is_some())
 }
 
 /// What starting channels needs from the gateway.

@@ -1,0 +1,159 @@
+//! Webhook in → transcript on disk, through the real gateway binary.
+//!
+//! The gateway runs the Telegram plugin in webhook mode against a local Bot API server and a
+//! local model server that answers at once. Many Telegram updates are POSTed to
+//! `/webhooks/telegram` with the secret-token header, from several concurrent clients. Measured:
+//! - **accepted**: webhook requests answered 200 per second; each answer means the host verified
+//!   the secret, the plugin parsed the update, and the message was `fdatasync`ed into the ingress
+//!   journal;
+//! - **answered**: messages per second through the whole pipeline: access control, routing, the
+//!   agent turn (the user message and the reply appended to the session's transcript), and the
+//!   reply sent back through the plugin to the Bot API server.
+//!
+//! Run: `cargo bench -p openclaw --bench webhook_ingress` (`-- quick` for fewer messages).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use openclaw_test_support::model_server::{ModelServer, Script, Turn};
+use openclaw_test_support::telegram_server::{TelegramServer, dm_update, post_webhook};
+use openclaw_test_support::{plugin_dir, workspace_root};
+use serde_json::json;
+
+const BOT_TOKEN: &str = "123456789:AAF-bench_Token-abcdefghijklmnopq";
+const HOOK_SECRET: &str = "bench-hook-Secret_0123456789";
+const TOKEN: &str = "0123456789abcdef0123456789abcdef0123456789abcdef";
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_gateway(home: &std::path::Path) -> (Killed, u16) {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_openclaw"))
+        .args(["gateway", "run", "--port", "0"])
+        .env_clear()
+        .env("HOME", home)
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("OPENCLAW_DISABLE_BONJOUR", "1")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut port = 0;
+    for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        if let Some(rest) = line.strip_prefix("openclaw gateway listening on ") {
+            port = rest
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .rsplit(':')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
+            break;
+        }
+    }
+    assert!(port > 0, "the gateway did not start");
+    (Killed(child), port)
+}
+
+fn done_count(journal: &std::path::Path) -> usize {
+    std::fs::read_to_string(journal)
+        .map(|t| t.matches(r#""step":"done""#).count())
+        .unwrap_or(0)
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "quick");
+    let senders: i64 = 50;
+    let per_sender: i64 = if quick { 10 } else { 40 };
+    let total = (senders * per_sender) as usize;
+    let clients = 32;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async move {
+        let tg = TelegramServer::start(BOT_TOKEN).await;
+        let model = ModelServer::start(Script::new().model("m", (0..total).map(|_| Turn::text("ok")))).await;
+        let shipped =
+            std::fs::read_to_string(workspace_root().join("plugins/telegram/openclaw-plugin.toml")).unwrap();
+        let plugin = plugin_dir("telegram", &tg.local_manifest(&shipped));
+        let home = tempfile::tempdir().unwrap();
+        let state = home.path().join(".openclaw");
+        std::fs::create_dir_all(&state).unwrap();
+        let config = json!({
+            "gateway": {"mode": "local", "bind": "loopback", "auth": {"mode": "token", "token": TOKEN}},
+            "models": {"providers": {"local": {"api": "openai-completions", "baseUrl": model.openai_base_url(), "apiKey": "sk-bench-0123456789abcdef"}}},
+            "agents": {"defaults": {"model": "local/m"}},
+            "session": {"dmScope": "per-channel-peer"},
+            "logging": {"level": "warn"},
+            "plugins": {
+                "load": {"paths": [plugin.path()]},
+                "allow": ["telegram"],
+                "entries": {"telegram": {"http": {"allowPrivateNetwork": ["127.0.0.1"]}}},
+            },
+            "channels": {"telegram": {
+                "botToken": BOT_TOKEN, "apiRoot": tg.base_url(),
+                "webhookUrl": "https://bot.example.com/telegram-webhook", "webhookSecret": HOOK_SECRET,
+                "dmPolicy": "open", "allowFrom": ["*"],
+            }},
+        });
+        std::fs::write(state.join("openclaw.json"), config.to_string()).unwrap();
+        let (_gateway, port) = start_gateway(home.path());
+        let url = format!("http://127.0.0.1:{port}/webhooks/telegram");
+        let journal = state.join("ingress/journal.jsonl");
+
+        let updates: Vec<serde_json::Value> = (0..total as i64)
+            .map(|i| dm_update(1_000 + i, 9_000 + (i % senders), &format!("message {i}")))
+            .collect();
+        let started = Instant::now();
+        let mut queue = updates.into_iter();
+        let queue = std::sync::Arc::new(std::sync::Mutex::new(std::iter::from_fn(move || queue.next())));
+        let mut tasks = Vec::new();
+        for _ in 0..clients {
+            let queue = queue.clone();
+            let url = url.clone();
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    let next = queue.lock().unwrap().next();
+                    let Some(update) = next else { break };
+                    let (status, _) = post_webhook(&url, Some(HOOK_SECRET), &update).await;
+                    assert_eq!(status, 200);
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+        let accepted = started.elapsed();
+        let deadline = Instant::now() + Duration::from_secs(600);
+        while done_count(&journal) < total {
+            assert!(Instant::now() < deadline, "not every message was answered");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let answered = started.elapsed();
+        println!(
+            "webhook_ingress: {total} messages from {senders} senders, {clients} concurrent clients\n  \
+             accepted (verified, parsed, fsynced in the journal): {:>7.0} messages/s ({:.2} s)\n  \
+             answered (access, routing, turn, transcript, reply sent): {:>7.0} messages/s ({:.2} s)",
+            total as f64 / accepted.as_secs_f64(),
+            accepted.as_secs_f64(),
+            total as f64 / answered.as_secs_f64(),
+            answered.as_secs_f64(),
+        );
+        assert!(tg.sent().len() >= total, "every message got its reply");
+    });
+}

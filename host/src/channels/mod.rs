@@ -1,0 +1,4 @@
+//! Channels: the configured accounts of each messaging channel, run by their WASM plugins.
+
+pub mod accounts;
+pub mod supervisor;
