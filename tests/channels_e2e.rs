@@ -154,9 +154,17 @@ async fn a_stranger_is_paired_then_answered_and_groups_need_a_mention() {
         "{}",
         wrong.stderr
     );
-    let approved = cli(&sandbox, &["pairing", "approve", "telegram", &code.to_lowercase()]).await;
+    // Approved through the running gateway, which tells the sender.
+    let approved = cli(
+        &sandbox,
+        &["pairing", "approve", "telegram", &code.to_lowercase(), "--notify"],
+    )
+    .await;
     assert_eq!(approved.code, Some(0), "{}", approved.stderr);
     assert_eq!(approved.stdout.trim(), "Approved telegram sender 4242.");
+    let sent = tg.wait_sent(2, Duration::from_secs(20)).await;
+    assert!(sent[1].text.contains("approved"), "{sent:?}");
+    assert_eq!(sent[1].chat_id, "4242");
     let allow: Value = serde_json::from_str(
         &std::fs::read_to_string(sandbox.state_dir().join("credentials/telegram-allowFrom.json")).unwrap(),
     )
@@ -166,12 +174,12 @@ async fn a_stranger_is_paired_then_answered_and_groups_need_a_mention() {
     // The paired sender now reaches the agent, in the main session (dmScope main), and the
     // reply goes to their chat.
     tg.dm(4242, "what can you do?");
-    let sent = tg.wait_sent(2, Duration::from_secs(20)).await;
+    let sent = tg.wait_sent(3, Duration::from_secs(20)).await;
     let to_stranger = sent_to(&sent, "4242");
-    assert_eq!(to_stranger.len(), 2, "one code (no resend), one answer: {sent:?}");
-    assert_eq!(to_stranger[1].text, "Hello, paired friend!");
+    assert_eq!(to_stranger.len(), 3, "one code (no resend), the notice, one answer: {sent:?}");
+    assert_eq!(to_stranger[2].text, "Hello, paired friend!");
     assert_eq!(
-        to_stranger[1].reply_to, None,
+        to_stranger[2].reply_to, None,
         "direct chats are not threaded by default"
     );
     assert_eq!(
@@ -207,7 +215,7 @@ async fn a_stranger_is_paired_then_answered_and_groups_need_a_mention() {
     tg.group_mention(-2002, 777, "wrong group");
     tg.group_mention(-1001, 999, "a sender not in groupAllowFrom");
     let mentioned = tg.group_mention(-1001, 777, "please answer");
-    let sent = tg.wait_sent(3, Duration::from_secs(20)).await;
+    let sent = tg.wait_sent(4, Duration::from_secs(20)).await;
     let to_group = sent_to(&sent, "-1001");
     assert_eq!(to_group.len(), 1, "{sent:?}");
     assert_eq!(to_group[0].text, "Answer for the group");
@@ -219,6 +227,14 @@ async fn a_stranger_is_paired_then_answered_and_groups_need_a_mention() {
         "only the mentioned, allowed message reached the model: {texts:?}"
     );
     assert!(texts[1].contains("please answer"), "{texts:?}");
+    assert!(
+        texts[1].contains("no mention in this one"),
+        "an unanswered group message is kept as context for the next answer: {texts:?}"
+    );
+    assert!(
+        !texts[1].contains("a sender not in groupAllowFrom") && !texts[1].contains("wrong group"),
+        "dropped messages are not context: {texts:?}"
+    );
     let sessions = read_sessions();
     assert!(
         sessions.get("agent:main:telegram:group:-1001").is_some(),

@@ -9,7 +9,7 @@
 //! Every step is recorded in the journal (see [`super::journal`]): a gateway killed at any point
 //! answers each admitted message once at most and loses none it had not begun answering.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
@@ -35,6 +35,8 @@ pub const MAX_CONCURRENT_TURNS: usize = 8;
 const BATCH: usize = 256;
 /// Tries of a reply whose channel says "temporarily unavailable".
 const SEND_ATTEMPTS: u32 = 3;
+/// Group messages kept as context per group when `historyLimit` is not set.
+const DEFAULT_HISTORY_LIMIT: usize = 50;
 /// OpenClaw's token for "the agent chose not to answer".
 const SILENT_REPLY: &str = "NO_REPLY";
 /// What a chat sees when its turn failed (the cause goes to the log, never to the chat).
@@ -72,6 +74,9 @@ pub struct Ingress {
     router: Router,
     lanes: Mutex<HashMap<String, mpsc::UnboundedSender<Work>>>,
     turns: Arc<Semaphore>,
+    /// Group messages that failed mention gating, per conversation, handed to the agent as
+    /// context with the next message it answers there (in memory; bounded by `historyLimit`).
+    group_history: Mutex<HashMap<String, VecDeque<String>>>,
 }
 
 fn chat_kinds(chat: ChatType) -> (AccessChat, ChatKind) {
@@ -114,6 +119,7 @@ impl Ingress {
             router,
             lanes: Mutex::new(HashMap::new()),
             turns: Arc::new(Semaphore::new(MAX_CONCURRENT_TURNS)),
+            group_history: Mutex::new(HashMap::new()),
         })
     }
 
@@ -233,6 +239,7 @@ impl Ingress {
             }
             Decided::History(code) => {
                 tracing::debug!(channel, code = %code, "group message kept as history only");
+                self.remember_history(&entry);
                 self.finish(entry.seq, &format!("history: {code}"));
                 Outcome::History(code)
             }
@@ -266,6 +273,12 @@ impl Ingress {
                     session_key: route.session_key.to_string(),
                     agent_id: route.agent_id.clone(),
                 };
+                let mut entry = entry;
+                // Commands are read from the first word, so an authorized one stays bare.
+                let bare_command = commands_allowed && access::is_control_command(&entry.message.text);
+                if entry.message.chat_type() != ChatType::Direct && !bare_command {
+                    entry.message.text = self.with_history(&entry);
+                }
                 self.enqueue(Work {
                     entry,
                     route,
@@ -275,6 +288,62 @@ impl Ingress {
                 outcome
             }
         }
+    }
+
+    fn history_key(entry: &Entry) -> String {
+        let m = &entry.message;
+        format!(
+            "{}\u{1f}{}\u{1f}{}\u{1f}{}",
+            entry.channel,
+            m.account_id,
+            m.chat_id,
+            m.thread_id.as_deref().unwrap_or_default()
+        )
+    }
+
+    fn history_limit(&self, entry: &Entry) -> usize {
+        self.plugins
+            .channel_account(&entry.channel, &entry.message.account_id)
+            .and_then(|a| a.settings.get("historyLimit").and_then(serde_json::Value::as_u64))
+            .map_or(DEFAULT_HISTORY_LIMIT, |n| n as usize)
+    }
+
+    /// Keeps a group message that was not answered, for the next answer's context.
+    fn remember_history(&self, entry: &Entry) {
+        let limit = self.history_limit(entry);
+        if limit == 0 {
+            return;
+        }
+        let line = speaker_line(&entry.message);
+        let mut history = self.group_history.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let kept = history.entry(Self::history_key(entry)).or_default();
+        kept.push_back(line);
+        while kept.len() > limit {
+            kept.pop_front();
+        }
+    }
+
+    /// The text the agent sees for a group message: who said it, after what was said since the
+    /// last answer there (which is then forgotten).
+    fn with_history(&self, entry: &Entry) -> String {
+        let earlier = self
+            .group_history
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&Self::history_key(entry))
+            .unwrap_or_default();
+        let current = speaker_line(&entry.message);
+        if earlier.is_empty() {
+            return current;
+        }
+        let mut text = String::from("[Chat messages since your last reply - for context]\n");
+        for line in earlier {
+            text.push_str(&line);
+            text.push('\n');
+        }
+        text.push_str("\n[Current message - respond to this]\n");
+        text.push_str(&current);
+        text
     }
 
     /// Records a pairing request and sends the code only when the request is new.
@@ -468,6 +537,14 @@ enum Decided {
     Challenge,
     History(String),
     Drop(String, String),
+}
+
+/// `Name (id): text`, how a group message is shown to the agent (names are informational).
+fn speaker_line(m: &super::journal::StoredMessage) -> String {
+    match m.sender_name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+        Some(name) => format!("{name} ({}): {}", m.sender_id, m.text),
+        None => format!("{}: {}", m.sender_id, m.text),
+    }
 }
 
 /// The ids a sender is known by, as elevated and exec allowlists write them.
