@@ -176,7 +176,11 @@ async fn a_stranger_is_paired_then_answered_and_groups_need_a_mention() {
     tg.dm(4242, "what can you do?");
     let sent = tg.wait_sent(3, Duration::from_secs(20)).await;
     let to_stranger = sent_to(&sent, "4242");
-    assert_eq!(to_stranger.len(), 3, "one code (no resend), the notice, one answer: {sent:?}");
+    assert_eq!(
+        to_stranger.len(),
+        3,
+        "one code (no resend), the notice, one answer: {sent:?}"
+    );
     assert_eq!(to_stranger[2].text, "Hello, paired friend!");
     assert_eq!(
         to_stranger[2].reply_to, None,
@@ -405,4 +409,24 @@ async fn webhook_mode_is_verified_by_the_gateway_before_the_plugin_sees_a_reques
     assert_eq!(user_texts(&model).len(), 1);
     let journal = std::fs::read_to_string(&journal_path).unwrap();
     assert!(!journal.contains(HOOK_SECRET) && !journal.contains(BOT_TOKEN));
+}
+
+#[test]
+fn a_configured_channel_no_plugin_serves_is_a_warning_at_start() {
+    let sandbox = Sandbox::new().env("OPENCLAW_DISABLE_BONJOUR", "1");
+    sandbox.write_config(
+        &json!({
+            "gateway": {"mode": "local", "bind": "loopback", "auth": {"mode": "token", "token": TOKEN}},
+            "channels": {"telegram": {"botToken": BOT_TOKEN, "dmPolicy": "pairing"}},
+        })
+        .to_string(),
+    );
+    let gw = Gateway::start(&sandbox, &[]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !gw.stderr().contains("no running plugin provides channel `telegram`") {
+        assert!(std::time::Instant::now() < deadline, "no warning:\n{}", gw.stderr());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(gw.stderr().contains("plugins.allow"), "the warning names the fix");
+    assert!(!gw.stderr().contains(BOT_TOKEN));
 }

@@ -315,7 +315,10 @@ impl Ingress {
             return;
         }
         let line = speaker_line(&entry.message);
-        let mut history = self.group_history.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut history = self
+            .group_history
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let kept = history.entry(Self::history_key(entry)).or_default();
         kept.push_back(line);
         while kept.len() > limit {

@@ -172,6 +172,7 @@ impl Plugins {
         if selected.iter().all(|s| s.grant().is_none()) {
             plugins.listing = selected.iter().map(selected_json).chain(foreign).collect();
             report_pruned(cache.prune(&in_use, None));
+            warn_unserved_channels(config, &plugins);
             return plugins;
         }
         let runtime = match loader::runtime(paths) {
@@ -181,6 +182,7 @@ impl Plugins {
                 plugins.listing = selected.iter().map(selected_json).chain(foreign).collect();
                 plugins.failed = selected.iter().filter(|s| s.grant().is_some()).count();
                 report_pruned(cache.prune(&in_use, None));
+                warn_unserved_channels(config, &plugins);
                 return plugins;
             }
         };
@@ -266,6 +268,7 @@ impl Plugins {
             plugins.listing.push(entry);
         }
         plugins.listing.extend(foreign);
+        warn_unserved_channels(config, &plugins);
         in_use.extend(plugins.channels.values().map(|a| a.instance.plugin().sha256.clone()));
         report_pruned(runtime.cache().prune(&in_use));
         plugins.runtime = Some(runtime);
@@ -433,6 +436,21 @@ impl Plugins {
         } else {
             Started::Retrying(problems.join("; "))
         })
+    }
+}
+
+/// A configured channel nothing serves would silently ignore everyone; say so at start.
+fn warn_unserved_channels(config: &Config, plugins: &Plugins) {
+    for view in config.channels.as_ref().map(|c| c.iter()).unwrap_or_default() {
+        let enabled = view.access.enabled != Some(false);
+        if enabled && !plugins.channels.keys().any(|(c, _)| c == view.id) {
+            tracing::warn!(
+                channel = view.id,
+                "channels.{} is configured but no running plugin provides channel `{}`: nothing receives its messages; install the channel plugin and add its id to plugins.allow (`openclaw plugins list` shows why one did not load)",
+                view.id,
+                view.id
+            );
+        }
     }
 }
 
