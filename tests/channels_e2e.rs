@@ -40,8 +40,15 @@ fn merge(base: &mut Value, extra: Value) {
 fn sandbox(tg: &TelegramServer, model: &ModelServer, telegram: Value, extra: Value) -> (Sandbox, tempfile::TempDir) {
     let shipped = std::fs::read_to_string(workspace_root().join("plugins/telegram/openclaw-plugin.toml")).unwrap();
     let dir = plugin_dir("telegram", &tg.local_manifest(&shipped));
-    let sandbox = Sandbox::new().env("OPENCLAW_DISABLE_BONJOUR", "1");
-    let mut channel = json!({"botToken": BOT_TOKEN, "apiRoot": tg.base_url()});
+    // The token by reference, as the seeds recommend: only the gateway resolves it, and only the
+    // Bot API URL slot receives it.
+    let sandbox = Sandbox::new()
+        .env("OPENCLAW_DISABLE_BONJOUR", "1")
+        .env("E2E_TELEGRAM_TOKEN", BOT_TOKEN);
+    let mut channel = json!({
+        "botToken": {"source": "env", "provider": "default", "id": "E2E_TELEGRAM_TOKEN"},
+        "apiRoot": tg.base_url(),
+    });
     merge(&mut channel, telegram);
     let mut config = json!({
         "gateway": {"mode": "local", "bind": "loopback", "auth": {"mode": "token", "token": TOKEN}},
