@@ -437,3 +437,54 @@ fn a_configured_channel_no_plugin_serves_is_a_warning_at_start() {
     assert!(gw.stderr().contains("plugins.allow"), "the warning names the fix");
     assert!(!gw.stderr().contains(BOT_TOKEN));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn elevated_exec_sees_the_real_channel_sender() {
+    let tg = TelegramServer::start(BOT_TOKEN).await;
+    let exec = json!({"command": "echo elevated-ran", "elevated": true});
+    let model = ModelServer::start(Script::new().model(
+        "m",
+        [
+            Turn::tool_call("exec", exec.clone()),
+            Turn::text("first done"),
+            Turn::tool_call("exec", exec),
+            Turn::text("second done"),
+        ],
+    ))
+    .await;
+    let (sandbox, _dir) = sandbox(
+        &tg,
+        &model,
+        json!({
+            "groupPolicy": "allowlist",
+            "groupAllowFrom": [777, 888],
+            "groups": {"-1001": {"requireMention": false}},
+        }),
+        json!({
+            // A group session is not the main session, so it is sandboxed; only `/elevated` may
+            // leave the sandbox, and only for the senders tools.elevated.allowFrom names.
+            "agents": {"defaults": {"sandbox": {"mode": "non-main"}, "elevatedDefault": "full"}},
+            "tools": {"profile": "coding", "elevated": {"enabled": true, "allowFrom": {"telegram": ["777"]}}},
+        }),
+    );
+    let gw = Gateway::start(&sandbox, &[]);
+    tg.group(-1001, 777, "run it for me");
+    tg.wait_sent(1, Duration::from_secs(30)).await;
+    tg.group(-1001, 888, "and for me");
+    let sent = tg.wait_sent(2, Duration::from_secs(30)).await;
+    assert_eq!(sent[0].text, "first done", "{}", gw.stderr());
+    assert_eq!(sent[1].text, "second done");
+    let results: Vec<String> = model
+        .requests()
+        .iter()
+        .flat_map(|r| r.tool_results())
+        .map(|(_, content, _)| content)
+        .collect();
+    // Each later request repeats the earlier results; the last request carries both.
+    let last: Vec<&String> = results.iter().rev().take(2).collect();
+    assert!(last[1].contains("elevated-ran"), "sender 777 is listed: {results:?}");
+    assert!(
+        last[0].contains("elevated exec denied") && !last[0].contains("elevated-ran"),
+        "sender 888 is not: {results:?}"
+    );
+}

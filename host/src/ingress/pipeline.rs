@@ -550,16 +550,15 @@ fn speaker_line(m: &super::journal::StoredMessage) -> String {
     }
 }
 
-/// The ids a sender is known by, as elevated and exec allowlists write them.
-fn sender_ids(channel: &str, m: &super::journal::StoredMessage) -> Vec<String> {
-    let mut ids = vec![
-        m.sender_id.clone(),
-        format!("id:{}", m.sender_id),
-        format!("{channel}:{}", m.sender_id),
-    ];
+/// The ids a sender is known by, as elevated and exec allowlists write them: the stable id, and
+/// the (mutable) username and display name, which lists match only when they name the field.
+fn sender_ids(_channel: &str, m: &super::journal::StoredMessage) -> Vec<String> {
+    let mut ids = vec![m.sender_id.clone(), format!("id:{}", m.sender_id)];
     if let Some(user) = username(m.extra.as_deref()) {
-        ids.push(format!("@{user}"));
         ids.push(format!("username:{user}"));
+    }
+    if let Some(name) = m.sender_name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+        ids.push(format!("name:{name}"));
     }
     ids
 }
