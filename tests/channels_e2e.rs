@@ -488,3 +488,44 @@ async fn elevated_exec_sees_the_real_channel_sender() {
         "sender 888 is not: {results:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn with_one_pinned_owner_only_the_owner_moves_the_main_sessions_last_route() {
+    let tg = TelegramServer::start(BOT_TOKEN).await;
+    let model = ModelServer::start(Script::new().model("m", [Turn::text("hi owner"), Turn::text("hi friend")])).await;
+    let (sandbox, _dir) = sandbox(
+        &tg,
+        &model,
+        json!({"dmPolicy": "pairing", "allowFrom": [4242]}),
+        json!({}),
+    );
+    // A friend approved earlier through pairing (OpenClaw's file, as an existing install has it).
+    let credentials = sandbox.state_dir().join("credentials");
+    std::fs::create_dir_all(&credentials).unwrap();
+    std::fs::write(
+        credentials.join("telegram-allowFrom.json"),
+        r#"{"version":1,"allowFrom":["5555"]}"#,
+    )
+    .unwrap();
+    let gw = Gateway::start(&sandbox, &[]);
+    tg.dm(4242, "owner here");
+    tg.wait_sent(1, Duration::from_secs(20)).await;
+    tg.dm(5555, "friend here");
+    let sent = tg.wait_sent(2, Duration::from_secs(20)).await;
+    assert_eq!(
+        sent_to(&sent, "5555")[0].text,
+        "hi friend",
+        "the paired friend is answered"
+    );
+    let sessions_path = sandbox.state_dir().join("agents/main/sessions/sessions.json");
+    eventually("the owner's route is recorded", &gw, || {
+        std::fs::read_to_string(&sessions_path).is_ok_and(|t| t.contains("lastTo"))
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let sessions: Value = serde_json::from_str(&std::fs::read_to_string(&sessions_path).unwrap()).unwrap();
+    assert_eq!(
+        sessions["agent:main:main"]["lastTo"], "4242",
+        "a DM from someone else does not move the pinned owner's route: {sessions}"
+    );
+}

@@ -498,9 +498,31 @@ impl Ingress {
         }
     }
 
+    /// Whether a DM from this sender may move the main session's last route: with one owner
+    /// pinned by `allowFrom` (one entry, no `"*"`), only the owner's DMs do.
+    fn moves_last_route(&self, entry: &Entry, route: &Route) -> bool {
+        if !route.session_key.is_main() {
+            return true;
+        }
+        let m = &entry.message;
+        let snapshot = self.snapshot.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let Some(owner) = snapshot
+            .access(&entry.channel, &m.account_id)
+            .and_then(|a| a.pinned_owner())
+        else {
+            return true;
+        };
+        let sender =
+            access::account::normalize_sender_id(access::IdStyle::of(&entry.channel), &entry.channel, &m.sender_id);
+        sender == owner
+    }
+
     /// Remembers where the session was last reached (OpenClaw's `lastChannel`, `lastTo`, ...).
     fn record_route(&self, entry: &Entry, route: &Route) {
         let m = &entry.message;
+        if !self.moves_last_route(entry, route) {
+            return;
+        }
         let updated = self.agents.sessions().update(&route.session_key, |session| {
             session.channel = Some(entry.channel.clone());
             session.chat_type = Some(m.chat_type.clone());
