@@ -177,8 +177,8 @@ pub fn dedupe_key(channel: &str, message: &StoredMessage) -> String {
 struct Inner {
     writer: BufWriter<File>,
     written_bytes: u64,
-    /// Records appended but not yet on disk.
-    unsynced: bool,
+    /// Records appended since the journal opened (what [`Journal::synced`] counts against).
+    appended: u64,
     next_seq: u64,
     pending: BTreeMap<u64, (Entry, String)>,
     pending_bytes: usize,
@@ -191,6 +191,11 @@ struct Inner {
 pub struct Journal {
     dir: PathBuf,
     inner: Mutex<Inner>,
+    /// Held by the one caller running `fdatasync`; the others wait and usually find their
+    /// records covered by that call (group commit), while appends go on meanwhile.
+    sync_leader: Mutex<()>,
+    /// How many appended records are known to be on disk.
+    synced: std::sync::atomic::AtomicU64,
     /// Wakes the pipeline when something was queued.
     notify: tokio::sync::Notify,
 }
@@ -304,7 +309,7 @@ impl Journal {
             inner: Mutex::new(Inner {
                 writer: BufWriter::new(file),
                 written_bytes,
-                unsynced: false,
+                appended: 0,
                 next_seq,
                 pending,
                 pending_bytes,
@@ -312,6 +317,8 @@ impl Journal {
                 finished_keys,
                 finished_set,
             }),
+            sync_leader: Mutex::new(()),
+            synced: std::sync::atomic::AtomicU64::new(0),
             notify: tokio::sync::Notify::new(),
         };
         for seq in interrupted {
@@ -366,7 +373,7 @@ impl Journal {
         let line = line_of(record)?;
         inner.writer.write_all(&line)?;
         inner.written_bytes += line.len() as u64;
-        inner.unsynced = true;
+        inner.appended += 1;
         Ok(())
     }
 
@@ -416,15 +423,32 @@ impl Journal {
         Ok(seq)
     }
 
-    /// Puts everything appended so far on disk (one `fdatasync` for all waiting writers).
+    /// Puts everything appended so far on disk. Concurrent callers share one `fdatasync`: the
+    /// first becomes the leader, the others find their records covered when it finishes.
     pub fn sync(&self) -> std::io::Result<()> {
-        let mut inner = self.lock();
-        if !inner.unsynced {
+        use std::sync::atomic::Ordering;
+        let target = {
+            let mut inner = self.lock();
+            inner.writer.flush()?;
+            inner.appended
+        };
+        if self.synced.load(Ordering::Acquire) >= target {
             return Ok(());
         }
-        inner.writer.flush()?;
-        inner.writer.get_ref().sync_data()?;
-        inner.unsynced = false;
+        let _leader = self
+            .sync_leader
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if self.synced.load(Ordering::Acquire) >= target {
+            return Ok(());
+        }
+        let (file, covered) = {
+            let mut inner = self.lock();
+            inner.writer.flush()?;
+            (inner.writer.get_ref().try_clone()?, inner.appended)
+        };
+        file.sync_data()?;
+        self.synced.fetch_max(covered, Ordering::AcqRel);
         Ok(())
     }
 
@@ -461,16 +485,17 @@ impl Journal {
         // Marks reach the file at once (readers such as `openclaw status` see them); only
         // `Replying` must also be on disk before the caller goes on.
         inner.writer.flush()?;
-        if step == Step::Replying {
-            inner.writer.get_ref().sync_data()?;
-            inner.unsynced = false;
-        }
         if step == Step::Done && inner.written_bytes > COMPACT_BYTES {
-            inner.writer.flush()?;
             let file = Self::rewrite(&self.dir, &inner.pending, &inner.finished_keys)?;
             inner.written_bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
             inner.writer = BufWriter::new(file);
-            inner.unsynced = false;
+            // The rewritten file holds everything that matters, synced.
+            self.synced
+                .fetch_max(inner.appended, std::sync::atomic::Ordering::AcqRel);
+        }
+        drop(inner);
+        if step == Step::Replying {
+            self.sync()?;
         }
         Ok(())
     }
