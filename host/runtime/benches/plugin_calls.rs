@@ -1,6 +1,7 @@
 //! Plugin runtime benchmarks through the full host path, with medians and p99.
 //!
-//! `cargo bench -p openclaw-runtime --bench plugin_calls` (add `-- quick` for fewer samples).
+//! `cargo bench -p openclaw-runtime --bench plugin_calls` (add `-- quick` for fewer samples,
+//! `-- calls` for the call loops only, `-- egress` for the floor and the egress loops only).
 //!
 //! - tool call: `Runtime::call_tool` = tool lookup + fresh store (limits, deadline, budget,
 //!   egress hooks) + pooled instantiate + call + output scrubbing + JSON check + drop;
@@ -99,6 +100,9 @@ fn main() {
     let compiles = if quick { 5 } else { 30 };
     // `-- calls` runs only the tool-call loops (for profiling).
     let calls_only = std::env::args().any(|a| a == "calls");
+    // `-- egress` runs only the floor and the egress loops (for profiling the egress path).
+    let egress_only = std::env::args().any(|a| a == "egress");
+    let calls_only = calls_only || egress_only;
     let (compiles, loads) = if calls_only { (0, 0) } else { (compiles, loads) };
 
     let calc = plugin(
@@ -237,6 +241,9 @@ fn main() {
                 json!({"text": "x".repeat(1000)}).to_string(),
             ),
         ] {
+            if egress_only {
+                continue;
+            }
             for _ in 0..200 {
                 runtime.call_tool(plugin, tool, &args, &context).await.unwrap();
             }
@@ -327,6 +334,9 @@ fn main() {
             2 * (egress_calls + 200) + 1
         );
 
+        if egress_only {
+            return;
+        }
         // Concurrency: two calls at a time on two worker threads.
         let started = Instant::now();
         let total = calls;

@@ -714,10 +714,7 @@ pub(crate) async fn exchange(
     let first_byte_deadline = started + min_opt(policy.timeout, timeouts.first_byte);
     let request = connection.sender.send_request(outgoing);
     let response = match connection
-        .drive(tokio::time::timeout_at(
-            first_byte_deadline.min(deadline).into(),
-            request,
-        ))
+        .drive(crate::deadline::within(first_byte_deadline.min(deadline), request))
         .await
     {
         Err(_) => return Err(HttpError::ConnectionReadTimeout),
@@ -731,7 +728,7 @@ pub(crate) async fn exchange(
             None => deadline,
         };
         let frame = match connection
-            .drive(tokio::time::timeout_at(frame_deadline.into(), incoming.frame()))
+            .drive(crate::deadline::within(frame_deadline, incoming.frame()))
             .await
         {
             Err(_) => return Err(HttpError::ConnectionReadTimeout),

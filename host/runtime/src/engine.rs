@@ -124,15 +124,21 @@ impl WasmEngine {
         let ticker = {
             let engine = engine.clone();
             let stop = stop.clone();
+            // The same tick stops guests (epochs) and ends host waits (see `crate::deadline`).
+            crate::deadline::ticker_started();
             std::thread::Builder::new()
                 .name("openclaw-epoch".into())
                 .spawn(move || {
                     while !stop.load(Ordering::Relaxed) {
                         std::thread::sleep(EPOCH_TICK);
                         engine.increment_epoch();
+                        crate::deadline::fire_due(std::time::Instant::now());
                     }
                 })
-                .map_err(|e| wasmtime::format_err!("cannot start the epoch ticker thread: {e}"))?
+                .map_err(|e| {
+                    crate::deadline::ticker_stopped();
+                    wasmtime::format_err!("cannot start the epoch ticker thread: {e}")
+                })?
         };
         Ok(Self {
             engine,
@@ -184,6 +190,7 @@ impl Drop for WasmEngine {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(ticker) = self.ticker.take() {
             let _ = ticker.join();
+            crate::deadline::ticker_stopped();
         }
     }
 }

@@ -11,6 +11,7 @@ mod bindings;
 pub mod budget;
 pub mod cache;
 pub mod channel;
+pub mod deadline;
 pub mod egress;
 pub mod engine;
 pub mod error;

@@ -663,7 +663,7 @@ async fn call_tool(plugin: &LoadedPlugin, tool: &str, args: &str, context: &Call
         plugin: id.clone(),
         message: e.to_string(),
     })?;
-    let outcome = tokio::time::timeout(plugin.timeout() + plugin.grace, async {
+    let outcome = crate::deadline::within(Instant::now() + plugin.timeout() + plugin.grace, async {
         let instance = pre.instantiate_async(&mut store).await?;
         instance
             .openclaw_plugin_tool()
