@@ -14,6 +14,9 @@ use openclaw_sandbox::spec::PrunePolicy;
 use openclaw_sandbox::{EngineEndpoint, SandboxContext, SandboxDecision, labels, resolve};
 use serde_json::json;
 
+/// Variables, then the endpoint or a piece of the error's fix.
+type EndpointCase<'a> = (Vec<(&'a str, &'a str)>, Result<EngineEndpoint, &'a str>);
+
 fn env_of(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
@@ -28,7 +31,7 @@ fn endpoints_come_from_the_usual_variables() {
         cert: Path::new(dir).join("cert.pem"),
         key: Path::new(dir).join("key.pem"),
     };
-    let cases: Vec<(Vec<(&str, &str)>, Result<EngineEndpoint, &str>)> = vec![
+    let cases: Vec<EndpointCase> = vec![
         (vec![], Ok(unix("/var/run/docker.sock"))),
         (vec![("DOCKER_HOST", "")], Ok(unix("/var/run/docker.sock"))),
         (
