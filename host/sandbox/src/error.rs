@@ -39,6 +39,9 @@ pub enum SandboxError {
         cause: String,
     },
 
+    #[error("sandbox container {container} is gone or stopped: it is recreated on the next call")]
+    NotRunning { container: String },
+
     #[error("the exec in {container} did not stop within {waited:?} after it was killed")]
     KillFailed { container: String, waited: Duration },
 }
@@ -55,6 +58,7 @@ impl SandboxError {
             Self::SetupFailed { .. } => "setup_failed",
             Self::Engine { .. } => "engine",
             Self::KillFailed { .. } => "kill_failed",
+            Self::NotRunning { .. } => "not_running",
         }
     }
 

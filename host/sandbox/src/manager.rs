@@ -92,6 +92,8 @@ pub struct SandboxManager {
     hot_window: Duration,
     name_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     last_used: Mutex<HashMap<String, u64>>,
+    /// Containers this manager ensured, with the config hash they were ensured for.
+    ensured: Mutex<HashMap<String, String>>,
 }
 
 impl SandboxManager {
@@ -101,6 +103,7 @@ impl SandboxManager {
             hot_window: DEFAULT_HOT_WINDOW,
             name_locks: Mutex::new(HashMap::new()),
             last_used: Mutex::new(HashMap::new()),
+            ensured: Mutex::new(HashMap::new()),
         }
     }
 
@@ -116,6 +119,22 @@ impl SandboxManager {
 
     /// Makes sure the spec's container exists, runs and matches the spec's config hash.
     pub async fn ensure(&self, spec: &SandboxSpec) -> Result<Ensured, SandboxError> {
+        let ensured = self.ensure_locked(spec).await?;
+        let hash = match ensured.outcome {
+            // The running container does not match the spec; keep checking on every call.
+            EnsureOutcome::KeptStale { .. } => None,
+            _ => Some(spec.config_hash.clone()),
+        };
+        if let Ok(mut known) = self.ensured.lock() {
+            match hash {
+                Some(hash) => known.insert(ensured.name.clone(), hash),
+                None => known.remove(&ensured.name),
+            };
+        }
+        Ok(ensured)
+    }
+
+    async fn ensure_locked(&self, spec: &SandboxSpec) -> Result<Ensured, SandboxError> {
         let name = spec.container_name.as_str();
         let lock = self.lock_for(name);
         let _held = lock.lock().await;
@@ -177,9 +196,20 @@ impl SandboxManager {
     }
 
     /// Ensures the spec's container, then runs the request in it.
+    ///
+    /// A warm call skips the inspect round trip when this manager already ensured the container
+    /// with the same config hash; if the container vanished or stopped meanwhile (pruned or
+    /// recreated by another process), it is ensured again and the call retried once.
     pub async fn exec(&self, spec: &SandboxSpec, request: &ExecRequest) -> Result<ExecOutput, SandboxError> {
+        let name = spec.container_name.as_str();
+        if self.ensured_hash(name).as_deref() == Some(spec.config_hash.as_str()) {
+            match self.exec_in(name, &spec.docker.env, request).await {
+                Err(SandboxError::NotRunning { .. }) => self.forget_ensured(name),
+                other => return other,
+            }
+        }
         self.ensure(spec).await?;
-        self.exec_in(&spec.container_name, &spec.docker.env, request).await
+        self.exec_in(name, &spec.docker.env, request).await
     }
 
     /// Runs the request in an existing container. `configured_env` is the operator's
@@ -235,7 +265,16 @@ impl SandboxManager {
                 },
             )
             .await
-            .map_err(|e| SandboxError::engine("exec", container, e))?;
+            .map_err(|e| {
+                if is_not_found(&e) || is_conflict(&e) {
+                    // 404: no such container; 409: it exists but is not running.
+                    SandboxError::NotRunning {
+                        container: container.to_string(),
+                    }
+                } else {
+                    SandboxError::engine("exec", container, e)
+                }
+            })?;
         let started = docker
             .start_exec(
                 &created.id,
@@ -528,7 +567,18 @@ impl SandboxManager {
         if let Ok(mut used) = self.last_used.lock() {
             used.remove(name);
         }
+        self.forget_ensured(name);
         result
+    }
+
+    fn ensured_hash(&self, name: &str) -> Option<String> {
+        self.ensured.lock().ok().and_then(|m| m.get(name).cloned())
+    }
+
+    fn forget_ensured(&self, name: &str) {
+        if let Ok(mut known) = self.ensured.lock() {
+            known.remove(name);
+        }
     }
 
     fn lock_for(&self, name: &str) -> Arc<tokio::sync::Mutex<()>> {

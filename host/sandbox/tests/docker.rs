@@ -527,3 +527,46 @@ async fn the_api_version_is_negotiated_down_to_the_daemons() {
         "the client must speak the daemon's version"
     );
 }
+
+#[tokio::test]
+async fn a_container_removed_or_stopped_behind_the_managers_back_is_made_again() {
+    let prefix = "oc-test-gone-";
+    let manager = manager(prefix).await;
+    let ws = Workspace::new();
+    let spec = ws.spec(prefix, "s", json!({}));
+    assert_eq!(
+        run(&manager, &spec, ExecRequest::new(["echo", "1"]))
+            .await
+            .stdout_text(),
+        "1\n"
+    );
+    let docker = manager.engine().docker();
+    docker
+        .kill_container(
+            &spec.container_name,
+            None::<bollard::query_parameters::KillContainerOptions>,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        run(&manager, &spec, ExecRequest::new(["echo", "2"]))
+            .await
+            .stdout_text(),
+        "2\n"
+    );
+    let options = bollard::query_parameters::RemoveContainerOptionsBuilder::default()
+        .force(true)
+        .build();
+    docker
+        .remove_container(&spec.container_name, Some(options))
+        .await
+        .unwrap();
+    assert_eq!(
+        run(&manager, &spec, ExecRequest::new(["echo", "3"]))
+            .await
+            .stdout_text(),
+        "3\n"
+    );
+    assert_eq!(manager.list(Some(prefix)).await.unwrap().len(), 1);
+    cleanup(&manager, prefix).await;
+}
