@@ -596,6 +596,20 @@ impl SandboxManager {
         self.last_used.lock().ok().and_then(|m| m.get(name).copied())
     }
 
+    /// Seeds a last-use time, e.g. from a registry the gateway persisted before a restart
+    /// (Docker labels cannot change, so the engine only knows the creation time).
+    pub fn record_use(&self, name: &str, at_ms: u64) {
+        if let Ok(mut used) = self.last_used.lock() {
+            let entry = used.entry(name.to_string()).or_insert(at_ms);
+            *entry = (*entry).max(at_ms);
+        }
+    }
+
+    /// Last-use times this manager knows, to persist across restarts.
+    pub fn recorded_uses(&self) -> HashMap<String, u64> {
+        self.last_used.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+
     /// Tests and the CLI's `recreate` use this to forget that a container was used.
     pub fn forget_use(&self, name: &str) {
         if let Ok(mut used) = self.last_used.lock() {

@@ -77,12 +77,26 @@ async fn busybox_deb(cache_dir: &Path) -> Result<PathBuf, String> {
     if let Some(found) = find_deb(cache_dir)? {
         return Ok(found);
     }
-    let out = tokio::process::Command::new("apt-get")
-        .args(["download", "busybox-static"])
-        .current_dir(cache_dir)
-        .output()
-        .await
-        .map_err(|e| format!("apt-get: {e}"))?;
+    let download = || async {
+        tokio::process::Command::new("apt-get")
+            .args(["download", "busybox-static"])
+            .current_dir(cache_dir)
+            .output()
+            .await
+            .map_err(|e| format!("apt-get: {e}"))
+    };
+    let mut out = download().await?;
+    if !out.status.success() {
+        // A fresh machine has no package lists yet; fetch them once and try again.
+        let update = tokio::process::Command::new("apt-get")
+            .args(["update", "-qq"])
+            .output()
+            .await
+            .map_err(|e| format!("apt-get update: {e}"))?;
+        if update.status.success() {
+            out = download().await?;
+        }
+    }
     if !out.status.success() {
         return Err(format!(
             "apt-get download failed: {}",

@@ -510,6 +510,14 @@ async fn with_the_daemon_unreachable_exec_fails_closed_with_the_promised_message
         Engine::connect_with_env(&absent, None).await.unwrap_err().code(),
         "docker_unreachable"
     );
+    let no_certs = BTreeMap::from([
+        ("DOCKER_HOST".to_string(), "tcp://127.0.0.1:2376".to_string()),
+        ("DOCKER_TLS_VERIFY".to_string(), "1".to_string()),
+        ("DOCKER_CERT_PATH".to_string(), dir.path().display().to_string()),
+    ]);
+    let err = Engine::connect_with_env(&no_certs, None).await.unwrap_err();
+    assert_eq!(err.code(), "docker_endpoint");
+    assert!(err.to_string().contains("ca.pem is missing"), "{err}");
     let tcp = BTreeMap::from([("DOCKER_HOST".to_string(), "tcp://127.0.0.1:1".to_string())]);
     let err = Engine::connect_with_env(&tcp, None).await.unwrap_err();
     assert_eq!(err.code(), "docker_unreachable", "{err}");
