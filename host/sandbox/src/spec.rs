@@ -5,6 +5,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use openclaw_core::config::path::JsonPath;
+use openclaw_core::config::rules::sandbox_block_issues;
 use openclaw_core::config::schema::common::NumberOrString;
 use openclaw_core::config::schema::sandbox::{
     DockerConfig, PruneConfig, SandboxConfig, SandboxMode, SandboxScope, SetupCommand, UlimitValue, WorkspaceAccess,
@@ -198,6 +200,7 @@ pub fn resolve(
     agent: Option<&SandboxConfig>,
     ctx: &SandboxContext<'_>,
 ) -> Result<SandboxDecision, SandboxError> {
+    refuse_unsafe(defaults, agent)?;
     let mode = first(agent, defaults, |c| c.mode).unwrap_or(SandboxMode::Off);
     match mode {
         SandboxMode::Off => {
@@ -301,6 +304,26 @@ pub fn resolve(
         prune,
         config_hash,
     })))
+}
+
+/// Config validation refuses these already; checking again here keeps a config that skipped
+/// validation (or a future caller's hand-built block) away from Docker.
+fn refuse_unsafe(defaults: Option<&SandboxConfig>, agent: Option<&SandboxConfig>) -> Result<(), SandboxError> {
+    let root = JsonPath::root().key("agents");
+    let blocks = [
+        (root.key("defaults").key("sandbox"), defaults),
+        (root.key("list").key("<agent>").key("sandbox"), agent),
+    ];
+    for (path, block) in blocks {
+        let Some(block) = block else { continue };
+        if let Some(issue) = sandbox_block_issues(&path, block).into_iter().find(|i| i.is_error()) {
+            return Err(SandboxError::Spec {
+                field: issue.path.to_string(),
+                reason: issue.message,
+            });
+        }
+    }
+    Ok(())
 }
 
 fn first<T>(
