@@ -672,6 +672,15 @@ fn sandboxes(config: &Config, issues: &mut Vec<Issue>) {
     }
 }
 
+/// The rules for one `sandbox` block at `path` (dangerous network, profiles and binds, perSession
+/// against scope, its tool policy). The sandbox backend checks the blocks it builds a container
+/// from again, so a config that skipped validation still cannot reach Docker.
+pub fn sandbox_block_issues(path: &JsonPath, sandbox: &SandboxConfig) -> Vec<Issue> {
+    let mut issues = Vec::new();
+    sandbox_rules(path, sandbox, &mut issues);
+    issues
+}
+
 fn sandbox_rules(path: &JsonPath, sandbox: &SandboxConfig, issues: &mut Vec<Issue>) {
     if let (Some(per_session), Some(scope)) = (sandbox.per_session, sandbox.scope) {
         use super::schema::sandbox::SandboxScope;
