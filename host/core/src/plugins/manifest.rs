@@ -498,6 +498,22 @@ type = "object"
     }
 
     #[test]
+    fn channel_secret_sources_name_a_declared_secret() {
+        let channel = GOOD.replace("kind = \"tool\"", "kind = \"channel\"")
+            + "\n[channel]\nid = \"example\"\n\n[[channel.secrets]]\nname = \"EXAMPLE_TOKEN\"\nconfig-key = \"botToken\"\nfile-key = \"tokenFile\"\nenv = \"EXAMPLE_TOKEN\"\n";
+        let manifest = Manifest::parse(&channel, "m.toml").unwrap();
+        let section = manifest.channel.unwrap();
+        assert_eq!(section.secrets[0].config_key, "botToken");
+        assert_eq!(section.secrets[0].env.as_deref(), Some("EXAMPLE_TOKEN"));
+        let undeclared = channel.replace("name = \"EXAMPLE_TOKEN\"\nconfig-key", "name = \"OTHER\"\nconfig-key");
+        let err = Manifest::parse(&undeclared, "m.toml").unwrap_err();
+        assert_eq!(err.field, "channel.secrets[0].name", "{err}");
+        let empty_key = channel.replace("config-key = \"botToken\"", "config-key = \" \"");
+        let err = Manifest::parse(&empty_key, "m.toml").unwrap_err();
+        assert_eq!(err.field, "channel.secrets[0].config-key", "{err}");
+    }
+
+    #[test]
     fn api_compatibility() {
         let v = |s: &str| Version::parse(s).unwrap();
         assert!(api_compatible(&v("0.1.0"), &v("0.1.0")));
