@@ -380,10 +380,16 @@ impl Journal {
     /// Queues a message (not yet on disk: call [`Journal::sync`] before telling the platform it
     /// was taken). Returns its sequence number.
     pub fn append(&self, channel: &str, message: StoredMessage) -> Result<u64, Refusal> {
-        let key = dedupe_key(channel, &message);
         let size = message.size();
         let seq = {
             let mut inner = self.lock();
+            // A message without an id cannot be recognised when it comes again, so it is never
+            // taken for a repeat (dropping it would lose every later message of the chat).
+            let key = if message.message_id.trim().is_empty() {
+                format!("{channel}\u{1f}no-id\u{1f}{}", inner.next_seq)
+            } else {
+                dedupe_key(channel, &message)
+            };
             if inner.live_keys.contains(&key) || inner.finished_set.contains(&key) {
                 return Err(Refusal::Duplicate);
             }
@@ -602,6 +608,15 @@ mod tests {
         );
         let next = journal.append("t", message("5", "new")).unwrap();
         assert!(next > done, "sequence numbers keep growing across restarts");
+    }
+
+    #[test]
+    fn messages_without_an_id_are_never_taken_for_repeats() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (journal, _) = Journal::open(tmp.path()).unwrap();
+        assert!(journal.append("t", message("", "first")).is_ok());
+        assert!(journal.append("t", message("", "second")).is_ok());
+        assert_eq!(journal.pending(), 2);
     }
 
     #[test]
