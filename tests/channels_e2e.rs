@@ -529,3 +529,45 @@ async fn with_one_pinned_owner_only_the_owner_moves_the_main_sessions_last_route
         "a DM from someone else does not move the pinned owner's route: {sessions}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn messages_sent_while_the_session_is_busy_are_collected_into_one_turn() {
+    let tg = TelegramServer::start(BOT_TOKEN).await;
+    let model = ModelServer::start(Script::new().model(
+        "m",
+        [
+            Turn::text("first answer").delayed(Duration::from_millis(1500)),
+            Turn::text("one answer for both"),
+        ],
+    ))
+    .await;
+    let (sandbox, _dir) = sandbox(
+        &tg,
+        &model,
+        json!({"dmPolicy": "allowlist", "allowFrom": [4242]}),
+        json!({}),
+    );
+    let gw = Gateway::start(&sandbox, &[]);
+    tg.dm(4242, "first question");
+    eventually("the first turn is running", &gw, || model.requests().len() == 1).await;
+    tg.dm(4242, "second thought");
+    tg.dm(4242, "and a third");
+    let sent = tg.wait_sent(2, Duration::from_secs(20)).await;
+    assert_eq!(sent[0].text, "first answer");
+    assert_eq!(sent[1].text, "one answer for both");
+    let texts = user_texts(&model);
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert!(
+        texts[1].contains("Queued #1\nsecond thought") && texts[1].contains("Queued #2\nand a third"),
+        "{texts:?}"
+    );
+    let journal_path = sandbox.state_dir().join("ingress/journal.jsonl");
+    eventually("both collected messages are recorded as answered", &gw, || {
+        std::fs::read_to_string(&journal_path)
+            .unwrap_or_default()
+            .matches("answered (collected 2)")
+            .count()
+            == 2
+    })
+    .await;
+}

@@ -411,43 +411,79 @@ impl Ingress {
     }
 
     async fn run_lane(self: Arc<Self>, key: String, mut rx: mpsc::UnboundedReceiver<Work>) {
+        let mut waiting: VecDeque<Work> = VecDeque::new();
         loop {
-            let work = match rx.try_recv() {
-                Ok(work) => work,
-                Err(_) => {
-                    // Empty: retire the lane unless something arrived meanwhile.
-                    let mut lanes = self.lanes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                    match rx.try_recv() {
-                        Ok(work) => work,
-                        Err(_) => {
-                            lanes.remove(&key);
-                            return;
-                        }
+            while let Ok(work) = rx.try_recv() {
+                waiting.push_back(work);
+            }
+            if waiting.is_empty() {
+                // Empty: retire the lane unless something arrived meanwhile.
+                let mut lanes = self.lanes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                match rx.try_recv() {
+                    Ok(work) => waiting.push_back(work),
+                    Err(_) => {
+                        lanes.remove(&key);
+                        return;
                     }
                 }
-            };
+            }
+            let Some(first) = waiting.pop_front() else { continue };
+            // OpenClaw's `collect` queue mode: what the same sender wrote in the same chat while
+            // the session was busy becomes one follow-up turn. Commands and other senders' messages
+            // are never merged (each runs with its own sender's rights).
+            let mut batch = vec![first];
+            while let Some(next) = waiting.front() {
+                if !collectable(&batch[0], next) {
+                    break;
+                }
+                if let Some(next) = waiting.pop_front() {
+                    batch.push(next);
+                }
+            }
             let Ok(_permit) = self.turns.clone().acquire_owned().await else {
                 return;
             };
-            self.answer(work).await;
+            self.answer(batch).await;
         }
     }
 
-    /// Runs the turn and sends the reply to the chat the message came from.
-    async fn answer(&self, work: Work) {
-        let Work {
+    /// Runs the turn and sends the reply to the chat the message came from. A batch (collected
+    /// messages of one sender in one chat) is one turn and one reply; each message is recorded.
+    async fn answer(&self, batch: Vec<Work>) {
+        let seqs: Vec<u64> = batch.iter().map(|w| w.entry.seq).collect();
+        let collected = batch.len();
+        let text = if collected == 1 {
+            batch[0].entry.message.text.clone()
+        } else {
+            let mut text = String::from("[Queued messages while agent was busy]");
+            for (i, work) in batch.iter().enumerate() {
+                text.push_str(&format!("\n\n---\nQueued #{}\n{}", i + 1, work.entry.message.text));
+            }
+            text
+        };
+        let Some(Work {
             entry,
             route,
             commands_allowed,
             group_tools,
-        } = work;
+        }) = batch.into_iter().last()
+        else {
+            return;
+        };
+        let finish_all = |outcome: &str| {
+            for seq in &seqs {
+                self.finish(*seq, outcome);
+            }
+        };
         let m = &entry.message;
-        if let Err(e) = self.journal.mark(entry.seq, Step::Started, None) {
-            tracing::error!("the ingress journal could not record a start: {e}");
+        for seq in &seqs {
+            if let Err(e) = self.journal.mark(*seq, Step::Started, None) {
+                tracing::error!("the ingress journal could not record a start: {e}");
+            }
         }
         let request = TurnRequest {
             session_key: route.session_key.clone(),
-            message: m.text.clone(),
+            message: text,
             transport: Transport::Agent,
             channel: Some(entry.channel.clone()),
             sender: Some(Sender {
@@ -459,7 +495,7 @@ impl Ingress {
                 entry.seq,
                 crate::state::ids::random_hex(4).unwrap_or_default()
             ),
-            commands_allowed,
+            commands_allowed: commands_allowed && collected == 1,
             group_tools,
         };
         let reply = match self.agents.run_turn(request, &|_| {}).await {
@@ -472,28 +508,35 @@ impl Ingress {
         self.record_route(&entry, &route);
         let text = reply.trim();
         if text.is_empty() || text == SILENT_REPLY {
-            self.finish(entry.seq, "answered: no reply");
+            finish_all("answered: no reply");
             return;
         }
         let Some(account) = self.plugins.channel_account(&entry.channel, &m.account_id).cloned() else {
             tracing::warn!(channel = %entry.channel, account = %m.account_id, "the reply cannot be sent: the channel account is not running");
-            self.finish(entry.seq, "answered: channel not running");
+            finish_all("answered: channel not running");
             return;
         };
         // On disk before the send: after a crash from here on, the reply is not sent again.
-        if let Err(e) = self.journal.mark(entry.seq, Step::Replying, None) {
-            tracing::error!(
-                "the ingress journal could not record a reply; not sending it (it could be sent twice): {e}"
-            );
-            self.finish(entry.seq, "answered: journal failed");
-            return;
+        for seq in &seqs {
+            if let Err(e) = self.journal.mark(*seq, Step::Replying, None) {
+                tracing::error!(
+                    "the ingress journal could not record a reply; not sending it (it could be sent twice): {e}"
+                );
+                finish_all("answered: journal failed");
+                return;
+            }
         }
         let reply_to = reply_to(&account, m);
+        let outcome = if collected > 1 {
+            format!("answered (collected {collected})")
+        } else {
+            "answered".to_string()
+        };
         match send_with_retry(&account, outbound(m, reply_to, text.to_string())).await {
-            Ok(_) => self.finish(entry.seq, "answered"),
+            Ok(_) => finish_all(&outcome),
             Err(e) => {
                 tracing::warn!(channel = %entry.channel, "the reply could not be sent: {e}");
-                self.finish(entry.seq, "answered: send failed");
+                finish_all("answered: send failed");
             }
         }
     }
@@ -562,6 +605,20 @@ enum Decided {
     Challenge,
     History(String),
     Drop(String, String),
+}
+
+/// Whether `next` may join `first`'s turn: same chat (and thread), same sender, same rights, and
+/// neither is a command (commands run alone, as the first word of their own turn).
+fn collectable(first: &Work, next: &Work) -> bool {
+    let (a, b) = (&first.entry, &next.entry);
+    a.channel == b.channel
+        && a.message.account_id == b.message.account_id
+        && a.message.chat_id == b.message.chat_id
+        && a.message.thread_id == b.message.thread_id
+        && a.message.sender_id == b.message.sender_id
+        && first.commands_allowed == next.commands_allowed
+        && !access::is_control_command(&a.message.text)
+        && !access::is_control_command(&b.message.text)
 }
 
 /// `Name (id): text`, how a group message is shown to the agent (names are informational).
