@@ -69,25 +69,7 @@ pub async fn load(
     config: &Config,
     resolved: &ResolvedSecrets,
 ) -> Result<Arc<LoadedPlugin>, LoadError> {
-    let grant = selected.grant().cloned().ok_or_else(|| LoadError::Guest {
-        plugin: selected.candidate.id.clone(),
-        message: "not allowed to load".into(),
-    })?;
-    let manifest = selected
-        .candidate
-        .manifest
-        .clone()
-        .map_err(|message| LoadError::Guest {
-            plugin: selected.candidate.id.clone(),
-            message,
-        })?;
-    let values = secret_values(config, &grant, resolved);
-    let source = PluginSource {
-        dir: selected.candidate.dir.clone().into(),
-        manifest,
-        pinned_sha256: selected.pinned_sha256.clone(),
-    };
-    runtime.load(&source, grant, values).await
+    load_with(runtime, selected, config, resolved, None, BTreeMap::new()).await
 }
 
 /// Loads one account of a selected channel plugin: the grant's config is the account's settings
@@ -99,6 +81,25 @@ pub async fn load_account(
     resolved: &ResolvedSecrets,
     account_config: serde_json::Value,
     channel_values: BTreeMap<String, SecretString>,
+) -> Result<Arc<LoadedPlugin>, LoadError> {
+    load_with(
+        runtime,
+        selected,
+        config,
+        resolved,
+        Some(account_config),
+        channel_values,
+    )
+    .await
+}
+
+async fn load_with(
+    runtime: &Runtime,
+    selected: &Selected,
+    config: &Config,
+    resolved: &ResolvedSecrets,
+    plugin_config: Option<serde_json::Value>,
+    extra_values: BTreeMap<String, SecretString>,
 ) -> Result<Arc<LoadedPlugin>, LoadError> {
     let mut grant = selected.grant().cloned().ok_or_else(|| LoadError::Guest {
         plugin: selected.candidate.id.clone(),
@@ -113,8 +114,10 @@ pub async fn load_account(
             message,
         })?;
     let mut values = secret_values(config, &grant, resolved);
-    values.extend(channel_values);
-    grant.config = account_config;
+    values.extend(extra_values);
+    if let Some(plugin_config) = plugin_config {
+        grant.config = plugin_config;
+    }
     let source = PluginSource {
         dir: selected.candidate.dir.clone().into(),
         manifest,
