@@ -324,3 +324,69 @@ async fn the_message_tool_sends_through_the_channel_and_obeys_the_policy() {
         .await;
     assert_eq!(status, 403, "{reply}");
 }
+
+/// A plugin granted sandbox exec runs its commands in a Docker container of the caller's agent,
+/// never on the host, even where the agent's own tools run on the host (mode `off`); a plugin
+/// without the grant is refused. Real daemon, busybox test image, never skipped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugins_sandbox_exec_runs_in_a_container_never_on_the_host() {
+    use openclaw_sandbox::test_image::{TEST_IMAGE, ensure_test_image};
+    let engine = openclaw_sandbox::Engine::connect(openclaw_sandbox::EngineEndpoint::Unix(
+        openclaw_sandbox::endpoint::DEFAULT_SOCKET.into(),
+    ))
+    .await
+    .unwrap_or_else(|e| panic!("this test needs a running Docker daemon and is not skipped: {e}"));
+    ensure_test_image(
+        &engine,
+        TEST_IMAGE,
+        &std::env::temp_dir().join("openclaw-test-busybox-static"),
+    )
+    .await
+    .unwrap();
+    let prefix = format!("oc-plugsbx-{}-", std::process::id());
+    let hostile = plugin_dir(
+        "hostile-tool",
+        &std::fs::read_to_string(workspace_root().join("tests/guests/hostile/openclaw-plugin.toml")).unwrap(),
+    );
+    let config = |granted: bool| {
+        json!({
+            "gateway": {"mode": "local", "auth": {"mode": "token", "token": TOKEN}},
+            "plugins": {"load": {"paths": [hostile.path()]}, "allow": ["hostile"],
+                "entries": {"hostile": {"sandboxExec": granted}}},
+            "agents": {"defaults": {"sandbox": {"mode": "off",
+                "docker": {"image": TEST_IMAGE, "containerPrefix": prefix}}}},
+        })
+    };
+    let sandbox = Sandbox::new().env("OPENCLAW_DISABLE_BONJOUR", "1");
+    sandbox.write_config(&config(true).to_string());
+    {
+        let gw = Running::start(&sandbox);
+        let (status, reply) = gw.invoke("attack", json!({"op": "sandbox"})).await;
+        assert_eq!(status, 200, "{reply}");
+        let result = &reply["result"];
+        assert_eq!(result["ok"], true, "{reply}");
+        // The busybox image's passwd, not this machine's.
+        let passwd = result["value"].as_str().unwrap();
+        assert!(passwd.contains("sandbox:x:1000:1000"), "{passwd}");
+        assert_ne!(passwd, std::fs::read_to_string("/etc/passwd").unwrap());
+    }
+    let manager = openclaw_sandbox::SandboxManager::new(engine);
+    let made = manager.list(Some(&prefix)).await.unwrap();
+    assert_eq!(made.len(), 1, "{made:?}");
+    assert_eq!(made[0].scope_key.as_deref(), Some("agent:main"));
+
+    sandbox.write_config(&config(false).to_string());
+    {
+        let gw = Running::start(&sandbox);
+        let (_, reply) = gw.invoke("attack", json!({"op": "sandbox"})).await;
+        assert_eq!(reply["result"]["ok"], false, "{reply}");
+        assert!(
+            reply["result"]["error"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("not granted"),
+            "{reply}"
+        );
+    }
+    manager.remove_orphans(Some(&prefix), |_| false).await.unwrap();
+}

@@ -109,13 +109,20 @@ fn main() {
         }))
         .unwrap();
         let redactor = Arc::new(Redactor::with_known_secrets(RedactMode::Tools, &[], ["sk-bench-0123456789abcdef"]).unwrap());
+        let config = Arc::new(config);
+        let sandboxes = Arc::new(openclaw_host::sandboxes::Sandboxes::new(
+            config.clone(),
+            paths.clone(),
+            &openclaw_host::state::Env::from_pairs(Vec::<(String, String)>::new()),
+        ));
         let service = agents::build(
-            &Arc::new(config),
+            &config,
             &paths,
             &ResolvedSecrets::default(),
             Arc::new(Plugins::default()),
             redactor,
             EventBus::new(),
+            sandboxes,
         );
         let turn = |key: SessionKey, n: usize| {
             let service = service.clone();

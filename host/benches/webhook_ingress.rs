@@ -157,8 +157,11 @@ fn main() {
                         .json(&update)
                         .send()
                         .await
-                        .unwrap();
+                        .unwrap_or_else(|e| panic!("webhook request failed: {e:?}"));
                     assert_eq!(response.status(), 200);
+                    // Reading the body to its end is what returns the connection to the pool;
+                    // a dropped unread response closes it, and every request would connect anew.
+                    response.bytes().await.unwrap();
                 }
             }));
         }

@@ -14,6 +14,7 @@ mod layering;
 pub mod logging;
 pub mod output;
 pub mod plugins;
+pub mod sandboxes;
 pub mod secrets;
 pub mod sessions;
 pub mod tools;

@@ -44,6 +44,13 @@ pub enum SandboxError {
 
     #[error("the exec in {container} did not stop within {waited:?} after it was killed")]
     KillFailed { container: String, waited: Duration },
+
+    #[error("sandbox registry {path}: {cause}; {fix}")]
+    Registry {
+        path: String,
+        cause: String,
+        fix: &'static str,
+    },
 }
 
 impl SandboxError {
@@ -59,6 +66,7 @@ impl SandboxError {
             Self::Engine { .. } => "engine",
             Self::KillFailed { .. } => "kill_failed",
             Self::NotRunning { .. } => "not_running",
+            Self::Registry { .. } => "registry",
         }
     }
 

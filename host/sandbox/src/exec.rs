@@ -23,6 +23,9 @@ pub struct ExecRequest {
     pub timeout: Duration,
     /// Bytes kept of stdout and of stderr each.
     pub output_limit: usize,
+    /// Written to the process's stdin, which is then closed so the process sees EOF. `None`
+    /// leaves stdin unattached: a process reading it gets EOF at once.
+    pub stdin: Option<Vec<u8>>,
 }
 
 impl ExecRequest {
@@ -38,6 +41,7 @@ impl ExecRequest {
             user: None,
             timeout: DEFAULT_TIMEOUT,
             output_limit: DEFAULT_OUTPUT_LIMIT,
+            stdin: None,
         }
     }
 
@@ -70,6 +74,18 @@ impl ExecRequest {
         self.output_limit = bytes;
         self
     }
+
+    pub fn stdin(mut self, bytes: impl Into<Vec<u8>>) -> Self {
+        self.stdin = Some(bytes.into());
+        self
+    }
+}
+
+/// Which stream a chunk of streamed output came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OutputStream {
+    Stdout,
+    Stderr,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -82,6 +98,8 @@ pub struct ExecOutput {
     pub stderr_truncated: bool,
     /// The deadline passed and every process of this exec was killed.
     pub timed_out: bool,
+    /// The caller cancelled and every process of this exec was killed (or it never started).
+    pub cancelled: bool,
     /// Caller variables that were not passed, with the reason.
     pub dropped_env: Vec<(String, EnvRefusal)>,
 }
@@ -96,7 +114,7 @@ impl ExecOutput {
     }
 
     pub fn success(&self) -> bool {
-        self.exit_code == Some(0) && !self.timed_out
+        self.exit_code == Some(0) && !self.timed_out && !self.cancelled
     }
 }
 

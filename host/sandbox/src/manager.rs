@@ -4,7 +4,9 @@
 //! Locking: ensuring a container holds a lock for that container name only, so sessions in
 //! different scopes never wait for each other; execs into one container run concurrently.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -14,14 +16,16 @@ use bollard::query_parameters::{
     CreateContainerOptionsBuilder, InspectContainerOptions, ListContainersOptionsBuilder,
     RemoveContainerOptionsBuilder, StartContainerOptions,
 };
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
+use tokio::io::AsyncWriteExt;
 
 use crate::engine::{Engine, is_conflict, is_not_found};
 use crate::env;
 use crate::error::SandboxError;
-use crate::exec::{CappedBuffer, ExecOutput, ExecRequest};
+use crate::exec::{CappedBuffer, ExecOutput, ExecRequest, OutputStream};
 use crate::labels;
 use crate::prune::{PruneReason, Reuse, prune_reason, reuse_decision};
+use crate::registry::{Registry, RegistryEntry};
 use crate::spec::{PrunePolicy, SandboxSpec};
 
 /// OpenClaw's "hot" window: a changed container used this recently is kept, not recreated.
@@ -201,15 +205,43 @@ impl SandboxManager {
     /// with the same config hash; if the container vanished or stopped meanwhile (pruned or
     /// recreated by another process), it is ensured again and the call retried once.
     pub async fn exec(&self, spec: &SandboxSpec, request: &ExecRequest) -> Result<ExecOutput, SandboxError> {
+        self.exec_streaming(spec, request, &mut |_, _| {}, std::future::pending())
+            .await
+    }
+
+    /// [`SandboxManager::exec`], handing every chunk of output to `on_output` as it arrives
+    /// (uncapped; the returned [`ExecOutput`] still holds the capped copy). When `cancel`
+    /// resolves before the process ends, every process of the exec is killed as on a timeout
+    /// and [`ExecOutput::cancelled`] is set.
+    ///
+    /// `cancel` is only watched once the container is ensured: abandoning a half-made container
+    /// (or its setup command) would leave it for the next call to trip over.
+    pub async fn exec_streaming<C>(
+        &self,
+        spec: &SandboxSpec,
+        request: &ExecRequest,
+        on_output: &mut (dyn FnMut(OutputStream, &[u8]) + Send),
+        cancel: C,
+    ) -> Result<ExecOutput, SandboxError>
+    where
+        C: Future<Output = ()> + Send,
+    {
+        let mut cancel = std::pin::pin!(cancel);
         let name = spec.container_name.as_str();
         if self.ensured_hash(name).as_deref() == Some(spec.config_hash.as_str()) {
-            match self.exec_in(name, &spec.docker.env, request).await {
+            // NotRunning comes from creating the exec, before any output or cancel was seen,
+            // so the retry below repeats nothing the caller observed.
+            match self
+                .exec_in_inner(name, &spec.docker.env, request, on_output, cancel.as_mut())
+                .await
+            {
                 Err(SandboxError::NotRunning { .. }) => self.forget_ensured(name),
                 other => return other,
             }
         }
         self.ensure(spec).await?;
-        self.exec_in(name, &spec.docker.env, request).await
+        self.exec_in_inner(name, &spec.docker.env, request, on_output, cancel.as_mut())
+            .await
     }
 
     /// Runs the request in an existing container. `configured_env` is the operator's
@@ -217,8 +249,44 @@ impl SandboxManager {
     pub async fn exec_in(
         &self,
         container: &str,
-        configured_env: &std::collections::BTreeMap<String, String>,
+        configured_env: &BTreeMap<String, String>,
         request: &ExecRequest,
+    ) -> Result<ExecOutput, SandboxError> {
+        self.exec_in_streaming(
+            container,
+            configured_env,
+            request,
+            &mut |_, _| {},
+            std::future::pending(),
+        )
+        .await
+    }
+
+    /// [`SandboxManager::exec_in`] with streamed output and cancellation, as
+    /// [`SandboxManager::exec_streaming`].
+    pub async fn exec_in_streaming<C>(
+        &self,
+        container: &str,
+        configured_env: &BTreeMap<String, String>,
+        request: &ExecRequest,
+        on_output: &mut (dyn FnMut(OutputStream, &[u8]) + Send),
+        cancel: C,
+    ) -> Result<ExecOutput, SandboxError>
+    where
+        C: Future<Output = ()> + Send,
+    {
+        let mut cancel = std::pin::pin!(cancel);
+        self.exec_in_inner(container, configured_env, request, on_output, cancel.as_mut())
+            .await
+    }
+
+    async fn exec_in_inner(
+        &self,
+        container: &str,
+        configured_env: &BTreeMap<String, String>,
+        request: &ExecRequest,
+        on_output: &mut (dyn FnMut(OutputStream, &[u8]) + Send),
+        cancel: Pin<&mut (dyn Future<Output = ()> + Send)>,
     ) -> Result<ExecOutput, SandboxError> {
         if request.argv.is_empty() || request.argv[0].is_empty() {
             return Err(SandboxError::BadRequest(
@@ -234,13 +302,22 @@ impl SandboxManager {
         api_env.push(format!("{EXEC_MARKER}={marker}"));
         self.touch(container);
         let mut output = self
-            .run_exec(container, request.argv.clone(), api_env, request, &marker)
+            .run_exec(
+                container,
+                request.argv.clone(),
+                api_env,
+                request,
+                &marker,
+                on_output,
+                cancel,
+            )
             .await?;
         output.dropped_env = sanitized.dropped;
         self.touch(container);
         Ok(output)
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn run_exec(
         &self,
         container: &str,
@@ -248,7 +325,16 @@ impl SandboxManager {
         env: Vec<String>,
         request: &ExecRequest,
         marker: &str,
+        on_output: &mut (dyn FnMut(OutputStream, &[u8]) + Send),
+        mut cancel: Pin<&mut (dyn Future<Output = ()> + Send)>,
     ) -> Result<ExecOutput, SandboxError> {
+        if cancel.as_mut().now_or_never().is_some() {
+            // Cancelled before anything ran: there is nothing to kill.
+            return Ok(ExecOutput {
+                cancelled: true,
+                ..ExecOutput::default()
+            });
+        }
         let docker = self.engine.docker();
         let created = docker
             .create_exec(
@@ -258,6 +344,7 @@ impl SandboxManager {
                     env: Some(env),
                     working_dir: request.workdir.clone(),
                     user: request.user.clone(),
+                    attach_stdin: Some(request.stdin.is_some()),
                     attach_stdout: Some(true),
                     attach_stderr: Some(true),
                     tty: Some(false),
@@ -286,39 +373,72 @@ impl SandboxManager {
             )
             .await
             .map_err(|e| SandboxError::engine("exec", container, e))?;
-        let StartExecResults::Attached { mut output, input } = started else {
+        let StartExecResults::Attached { mut output, mut input } = started else {
             return Err(SandboxError::engine("exec", container, "the engine detached the exec"));
         };
-        drop(input);
-        let deadline = tokio::time::Instant::now() + request.timeout;
+        let stdin = request.stdin.as_deref();
+        let mut writing = stdin.is_some();
+        // Runs alongside the output reader: a process that writes a lot before it reads stdin
+        // would otherwise block on a full pipe while we block on its full stdin.
+        let mut writer = std::pin::pin!(async move {
+            if let Some(bytes) = stdin {
+                input.write_all(bytes).await?;
+                // A half-close: the engine closes the process's stdin and keeps sending output.
+                input.shutdown().await?;
+            }
+            Ok::<(), std::io::Error>(())
+        });
+        let deadline = tokio::time::sleep(request.timeout);
+        tokio::pin!(deadline);
         let mut stdout = CappedBuffer::default();
         let mut stderr = CappedBuffer::default();
         let mut timed_out = false;
+        let mut cancelled = false;
         loop {
-            match tokio::time::timeout_at(deadline, output.next()).await {
-                Err(_) => {
+            tokio::select! {
+                biased;
+                () = cancel.as_mut() => {
+                    cancelled = true;
+                    break;
+                }
+                () = &mut deadline => {
                     timed_out = true;
                     break;
                 }
-                Ok(None) => break,
-                Ok(Some(Err(e))) => return Err(SandboxError::engine("exec output", container, e)),
-                Ok(Some(Ok(chunk))) => {
-                    use bollard::container::LogOutput;
-                    match chunk {
-                        LogOutput::StdErr { message } => stderr.push(&message, request.output_limit),
-                        LogOutput::StdOut { message } | LogOutput::Console { message } => {
-                            stdout.push(&message, request.output_limit)
-                        }
-                        LogOutput::StdIn { .. } => {}
+                written = &mut writer, if writing => {
+                    writing = false;
+                    if let Err(e) = written {
+                        // The process exited or closed stdin before reading it all, as in a
+                        // shell pipeline; its exit status tells the caller what happened.
+                        tracing::debug!(container, "stdin not fully written: {e}");
                     }
                 }
+                chunk = output.next() => match chunk {
+                    None => break,
+                    Some(Err(e)) => return Err(SandboxError::engine("exec output", container, e)),
+                    Some(Ok(chunk)) => {
+                        use bollard::container::LogOutput;
+                        match chunk {
+                            LogOutput::StdErr { message } => {
+                                on_output(OutputStream::Stderr, &message);
+                                stderr.push(&message, request.output_limit);
+                            }
+                            LogOutput::StdOut { message } | LogOutput::Console { message } => {
+                                on_output(OutputStream::Stdout, &message);
+                                stdout.push(&message, request.output_limit);
+                            }
+                            LogOutput::StdIn { .. } => {}
+                        }
+                    }
+                },
             }
         }
         drop(output);
-        if timed_out {
+        let killed = timed_out || cancelled;
+        if killed {
             self.kill_exec(container, request.user.clone(), marker).await?;
         }
-        let exit_code = self.wait_exit_code(container, &created.id, timed_out).await?;
+        let exit_code = self.wait_exit_code(container, &created.id, killed).await?;
         Ok(ExecOutput {
             exit_code,
             stdout: stdout.bytes,
@@ -326,6 +446,7 @@ impl SandboxManager {
             stdout_truncated: stdout.truncated,
             stderr_truncated: stderr.truncated,
             timed_out,
+            cancelled,
             dropped_env: Vec::new(),
         })
     }
@@ -499,6 +620,7 @@ impl SandboxManager {
             Err(e) => return Err(SandboxError::engine("inspect image", name, e)),
         }
         if self.engine.endpoint().is_local() {
+            refuse_symlinked_binds(&spec.docker.binds)?;
             // Docker would create a missing bind source itself, owned by root; making it here
             // keeps it owned by the gateway's user.
             std::fs::create_dir_all(&spec.sandbox_workspace).map_err(|e| SandboxError::Spec {
@@ -538,7 +660,15 @@ impl SandboxManager {
             let mut env = env::api_entries(&spec.docker.env);
             env.push(format!("{EXEC_MARKER}={marker}"));
             let result = self
-                .run_exec(name, request.argv.clone(), env, &request, &marker)
+                .run_exec(
+                    name,
+                    request.argv.clone(),
+                    env,
+                    &request,
+                    &marker,
+                    &mut |_, _| {},
+                    std::pin::pin!(std::future::pending::<()>()),
+                )
                 .await?;
             if !result.success() {
                 let _ = self.force_remove(name).await;
@@ -610,12 +740,68 @@ impl SandboxManager {
         self.last_used.lock().map(|m| m.clone()).unwrap_or_default()
     }
 
+    /// Seeds last-use times from a registry persisted before a restart.
+    pub fn seed_from_registry(&self, registry: &Registry) {
+        for entry in registry.entries() {
+            self.record_use(&entry.container_name, entry.last_used_at_ms);
+        }
+    }
+
+    /// What to persist: one entry per container the engine has (optionally only names starting
+    /// with `name_prefix`), with scope key, image, hash and creation time from its labels and
+    /// the freshest last use known. Save with [`Registry::replace_entries`] and
+    /// [`Registry::save`].
+    pub async fn registry_entries(&self, name_prefix: Option<&str>) -> Result<Vec<RegistryEntry>, SandboxError> {
+        Ok(self.list(name_prefix).await?.iter().map(RegistryEntry::from).collect())
+    }
+
     /// Tests and the CLI's `recreate` use this to forget that a container was used.
     pub fn forget_use(&self, name: &str) {
         if let Ok(mut used) = self.last_used.lock() {
             used.remove(name);
         }
     }
+}
+
+/// Validation refuses dangerous bind sources as written; a symlink (or a symlinked parent) can
+/// still lead an innocent-looking path to `/etc` or the Docker socket. Each source is resolved
+/// through its deepest existing ancestor and checked again.
+fn refuse_symlinked_binds(binds: &[String]) -> Result<(), SandboxError> {
+    for bind in binds {
+        let source = bind.split(':').next().unwrap_or_default();
+        let mut existing = std::path::Path::new(source);
+        let mut rest = Vec::new();
+        let resolved = loop {
+            match existing.canonicalize() {
+                Ok(real) => {
+                    break Some(
+                        rest.iter()
+                            .rev()
+                            .fold(real, |path: std::path::PathBuf, part| path.join(part)),
+                    );
+                }
+                Err(_) => match (existing.parent(), existing.file_name()) {
+                    (Some(parent), Some(name)) => {
+                        rest.push(name.to_os_string());
+                        existing = parent;
+                    }
+                    _ => break None,
+                },
+            }
+        };
+        if let Some(real) = resolved
+            && openclaw_core::config::rules::bind_source_blocked(&real.to_string_lossy())
+        {
+            return Err(SandboxError::Spec {
+                field: "agents.defaults.sandbox.docker.binds".into(),
+                reason: format!(
+                    "bind source {source} resolves to {} through a symlink, which exposes host secrets or control to the sandbox; mount a dedicated directory instead",
+                    real.display()
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The create request: hardened host config, environment as API entries, kept alive by a

@@ -369,6 +369,14 @@ fn merged_ulimits(global: Option<&DockerConfig>, agent: Option<&DockerConfig>) -
         .collect()
 }
 
+/// The prune policy for containers of `scope_key`: the agent's `prune` over the global one,
+/// except under scope `shared` (key `shared`), where only the global one counts.
+pub fn prune_policy(defaults: Option<&SandboxConfig>, agent: Option<&SandboxConfig>, scope_key: &str) -> PrunePolicy {
+    let agent = if scope_key == "shared" { None } else { agent };
+    let prune_of = |c: Option<&SandboxConfig>| c.and_then(|c| c.prune.clone());
+    merged_prune(prune_of(defaults), prune_of(agent))
+}
+
 fn merged_prune(global: Option<PruneConfig>, agent: Option<PruneConfig>) -> PrunePolicy {
     let pick =
         |get: fn(&PruneConfig) -> Option<u64>| agent.as_ref().and_then(get).or_else(|| global.as_ref().and_then(get));

@@ -578,3 +578,41 @@ async fn a_container_removed_or_stopped_behind_the_managers_back_is_made_again()
     assert_eq!(manager.list(Some(prefix)).await.unwrap().len(), 1);
     cleanup(&manager, prefix).await;
 }
+
+#[tokio::test]
+async fn a_bind_that_reaches_a_blocked_path_through_a_symlink_is_refused_before_docker_sees_it() {
+    let prefix = "oc-test-symlink-";
+    let manager = manager(prefix).await;
+    let ws = Workspace::new();
+    let innocent = ws.dir.path().join("shared-data");
+    std::os::unix::fs::symlink("/etc", &innocent).unwrap();
+    // The link itself, and a path below it that does not exist yet.
+    for source in [innocent.clone(), innocent.join("not-yet/deeper")] {
+        let spec = ws.spec(
+            prefix,
+            "s",
+            json!({"docker": {"binds": [format!("{}:/data:ro", source.display())]}}),
+        );
+        let err = manager.exec(&spec, &ExecRequest::new(["true"])).await.unwrap_err();
+        assert_eq!(err.code(), "bad_spec", "{err}");
+        assert!(err.to_string().contains("resolves to /etc"), "{err}");
+    }
+    assert!(
+        manager.list(Some(prefix)).await.unwrap().is_empty(),
+        "no container was made"
+    );
+    // A symlink to an ordinary directory is fine.
+    let data = ws.dir.path().join("real-data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("hello.txt"), "hi").unwrap();
+    let link = ws.dir.path().join("data-link");
+    std::os::unix::fs::symlink(&data, &link).unwrap();
+    let spec = ws.spec(
+        prefix,
+        "s",
+        json!({"docker": {"binds": [format!("{}:/data:ro", link.display())], "user": TEST_USER}}),
+    );
+    let out = run(&manager, &spec, ExecRequest::new(["cat", "/data/hello.txt"])).await;
+    assert_eq!(out.stdout_text(), "hi");
+    cleanup(&manager, prefix).await;
+}

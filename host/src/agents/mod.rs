@@ -235,6 +235,7 @@ pub fn build(
     plugins: Arc<crate::plugins::serving::Plugins>,
     redactor: Arc<openclaw_core::security::redact::Redactor>,
     events: EventBus,
+    sandboxes: Arc<crate::sandboxes::Sandboxes>,
 ) -> Arc<AgentService> {
     let resolve =
         |input: &openclaw_core::config::schema::common::SecretInput, path: &str| -> Result<Option<String>, String> {
@@ -258,6 +259,7 @@ pub fn build(
         plugins,
         sessions.clone(),
         approvals,
+        sandboxes,
     ));
     let service = Arc::new(AgentService::new(
         config.clone(),

@@ -12,6 +12,7 @@ mod gateway_cmd;
 mod operator;
 mod pairing_cmd;
 mod plugins_cmd;
+mod sandbox_cmd;
 
 use std::process::ExitCode;
 
@@ -53,6 +54,8 @@ enum Command {
     /// Install, inspect and manage WebAssembly plugins.
     #[command(subcommand)]
     Plugins(plugins_cmd::PluginsCommand),
+    /// Docker sandboxes: list them, explain where an agent's tools run, recreate, prune.
+    Sandbox(sandbox_cmd::SandboxArgs),
     /// Print the version.
     Version {
         /// Print JSON.
@@ -90,6 +93,7 @@ pub fn main() -> ExitCode {
         Command::Gateway(command) => gateway_cmd::run(&ctx, command),
         Command::Pairing(args) => pairing_cmd::run(&ctx, args),
         Command::Plugins(command) => plugins_cmd::run(&ctx, command),
+        Command::Sandbox(args) => sandbox_cmd::run(&ctx, args),
         Command::Version { json } => {
             if json {
                 output::print_json(&serde_json::json!({

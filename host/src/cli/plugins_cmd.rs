@@ -213,7 +213,7 @@ pub fn run(ctx: &Context, command: PluginsCommand) -> u8 {
 }
 
 /// Loads a valid config (a missing file means defaults) or reports why not, and starts logging.
-fn valid_config(ctx: &Context, json_mode: bool) -> Result<(Loaded, Config), u8> {
+pub(super) fn valid_config(ctx: &Context, json_mode: bool) -> Result<(Loaded, Config), u8> {
     let (loaded, config) = config_only(ctx, json_mode)?;
     init_logging(ctx, Some(&loaded));
     Ok((loaded, config))
@@ -849,7 +849,7 @@ fn run_cmd(ctx: &Context, args: RunArgs) -> u8 {
         }
     };
     let values = crate::plugins::loader::secret_values(&config, &grant, &resolved);
-    let runtime = match crate::plugins::loader::runtime(&ctx.paths) {
+    let runtime = match crate::plugins::loader::runtime(&ctx.paths, None) {
         Ok(r) => r,
         Err(e) => {
             fail(args.json, &e, None);

@@ -393,6 +393,12 @@ async fn serve(ctx: &Context, checked: Checked) -> u8 {
             return EXIT_FAILED;
         }
     };
+    let config_arc = Arc::new(config.clone());
+    let sandboxes = Arc::new(crate::sandboxes::Sandboxes::new(
+        config_arc.clone(),
+        ctx.paths.clone(),
+        &ctx.env,
+    ));
     let plugins = Arc::new(
         Plugins::load(
             &config,
@@ -400,12 +406,14 @@ async fn serve(ctx: &Context, checked: Checked) -> u8 {
             &ctx.paths,
             &ctx.env,
             &resolved,
-            journal.clone(),
-            shutdown_rx.clone(),
+            crate::plugins::serving::PluginServices {
+                journal: journal.clone(),
+                shutdown: shutdown_rx.clone(),
+                sandbox: Some(Arc::new(crate::sandboxes::PluginSandbox(sandboxes.clone()))),
+            },
         )
         .await,
     );
-    let config_arc = Arc::new(config.clone());
     let events = crate::events::EventBus::new();
     let agents = crate::agents::build(
         &config_arc,
@@ -414,6 +422,7 @@ async fn serve(ctx: &Context, checked: Checked) -> u8 {
         plugins.clone(),
         redactor,
         events.clone(),
+        sandboxes.clone(),
     );
     let ingress = crate::ingress::pipeline::Ingress::new(
         &config,
@@ -423,6 +432,7 @@ async fn serve(ctx: &Context, checked: Checked) -> u8 {
         crate::ingress::pairing_store::PairingStore::new(&ctx.paths.credentials_dir),
     );
     let ingress_task = ingress.spawn(shutdown_rx.clone());
+    let sandbox_upkeep = sandboxes.spawn_upkeep(shutdown_rx.clone());
     let gateway_config = config.gateway.clone().unwrap_or_default();
     let guard = Guard::new(
         auth,
@@ -499,6 +509,10 @@ async fn serve(ctx: &Context, checked: Checked) -> u8 {
     let drained = http_drained && gateway.drained(DRAIN_LIMIT).await;
     gateway.plugins.stop().await;
     let _ = ingress_task.await;
+    if let Some(upkeep) = sandbox_upkeep {
+        // Bounded: a daemon that hangs must not keep the gateway from stopping.
+        let _ = tokio::time::timeout(Duration::from_secs(5), upkeep).await;
+    }
     if let Err(e) = gateway.agents.sessions().flush() {
         tracing::error!("writing sessions.json at stop failed: {e}");
     }

@@ -201,7 +201,7 @@ pub fn check_loads(
     if let Decision::Refuse(refusal) = decide(manifest, &trial_plugins(config, &manifest.id)) {
         return Err(format!("{} ({})", refusal.reason, refusal.fix));
     }
-    let runtime = super::loader::runtime(paths)?;
+    let runtime = super::loader::runtime(paths, None)?;
     let source = PluginSource {
         dir: dir.to_path_buf(),
         manifest: manifest.clone(),

@@ -9,15 +9,18 @@ use openclaw_core::config::schema::Config;
 use openclaw_core::config::schema::plugins::PluginSecretBinding;
 use openclaw_core::plugins::grants::EffectiveGrant;
 use openclaw_core::plugins::selection::Selected;
-use openclaw_runtime::{LoadError, LoadedPlugin, PluginSource, Runtime, RuntimeOptions};
+use openclaw_runtime::{LoadError, LoadedPlugin, PluginSource, Runtime, RuntimeOptions, SandboxBackend};
 use secrecy::SecretString;
 
 use crate::secrets::ResolvedSecrets;
 use crate::state::StatePaths;
 
-/// The runtime with its cache and data under the state directory.
-pub fn runtime(paths: &StatePaths) -> Result<Runtime, String> {
-    Runtime::new(RuntimeOptions::under_state_dir(&paths.state_dir))
+/// The runtime with its cache and data under the state directory. `sandbox` runs the commands
+/// of plugins granted sandbox-exec; without it they are told no sandbox is available.
+pub fn runtime(paths: &StatePaths, sandbox: Option<Arc<dyn SandboxBackend>>) -> Result<Runtime, String> {
+    let mut options = RuntimeOptions::under_state_dir(&paths.state_dir);
+    options.sandbox = sandbox;
+    Runtime::new(options)
 }
 
 /// The value of secret `name` from `plugins.entries.<plugin_id>.secrets.<name>` (a literal or a

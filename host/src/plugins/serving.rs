@@ -39,6 +39,14 @@ pub struct Plugins {
     failed: usize,
 }
 
+/// What the gateway lends the plugins it serves: the ingress journal channels deliver into, the
+/// stop signal for their pollers, and the sandbox backend for granted sandbox exec.
+pub struct PluginServices {
+    pub journal: Arc<Journal>,
+    pub shutdown: watch::Receiver<bool>,
+    pub sandbox: Option<Arc<dyn openclaw_runtime::SandboxBackend>>,
+}
+
 impl Plugins {
     pub fn runtime(&self) -> Option<&Runtime> {
         self.runtime.as_ref()
@@ -157,9 +165,13 @@ impl Plugins {
         paths: &StatePaths,
         env: &Env,
         resolved: &ResolvedSecrets,
-        journal: Arc<Journal>,
-        shutdown: watch::Receiver<bool>,
+        services: PluginServices,
     ) -> Self {
+        let PluginServices {
+            journal,
+            shutdown,
+            sandbox,
+        } = services;
         let discovery = crate::plugins::discover::discover(Some(config), paths, env);
         let settings = config.plugins.clone().unwrap_or_default();
         report_discovery(&discovery, &settings);
@@ -175,7 +187,7 @@ impl Plugins {
             warn_unserved_channels(config, &plugins);
             return plugins;
         }
-        let runtime = match loader::runtime(paths) {
+        let runtime = match loader::runtime(paths, sandbox) {
             Ok(runtime) => runtime,
             Err(e) => {
                 tracing::error!("plugin runtime unavailable, no plugin will run: {e}");

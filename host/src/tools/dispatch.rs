@@ -9,9 +9,8 @@ use std::sync::Arc;
 
 use openclaw_core::config::schema::Config;
 use openclaw_core::config::schema::common::ToolPolicy;
-use openclaw_core::config::schema::sandbox::SandboxMode;
 use openclaw_core::gateway::http_tools::{HttpToolRefusal, http_tool_allowed};
-use openclaw_core::routing::session_key::{SessionKey, normalize_agent_id};
+use openclaw_core::routing::session_key::SessionKey;
 use openclaw_core::tools::names::canonical;
 use openclaw_core::tools::policy::{EffectivePolicy, PluginTool, PolicyContext, ToolCatalog, ToolDecision, resolve};
 use openclaw_runtime::CallContext;
@@ -142,8 +141,9 @@ impl Dispatcher {
         plugins: Arc<Plugins>,
         sessions: Arc<SessionStore>,
         approvals: Arc<Approvals>,
+        sandboxes: Arc<crate::sandboxes::Sandboxes>,
     ) -> Self {
-        let builtins = Builtins::new(config.clone(), paths, sessions, approvals, plugins.clone());
+        let builtins = Builtins::new(config.clone(), paths, sessions, approvals, plugins.clone(), sandboxes);
         let plugin_tools: Vec<PluginTool> = plugins
             .tool_names()
             .into_iter()
@@ -172,22 +172,11 @@ impl Dispatcher {
     }
 
     /// Whether the session runs sandboxed (`sandbox.mode`: `all`, or `non-main` for every key
-    /// but the agent's main one).
+    /// but the agent's main one). The same decision the sandboxed tools use to pick a container.
     pub fn sandboxed(&self, origin: &CallOrigin) -> bool {
-        let agents = self.config.agents.as_ref();
-        let agent_mode = agents
-            .and_then(|a| a.list().iter().find(|e| normalize_agent_id(&e.id) == origin.agent_id))
-            .and_then(|e| e.sandbox.as_ref())
-            .and_then(|s| s.mode);
-        let default_mode = agents
-            .and_then(|a| a.defaults.as_ref())
-            .and_then(|d| d.sandbox.as_ref())
-            .and_then(|s| s.mode);
-        match agent_mode.or(default_mode).unwrap_or(SandboxMode::Off) {
-            SandboxMode::Off => false,
-            SandboxMode::All => true,
-            SandboxMode::NonMain => !origin.session_key.is_main(),
-        }
+        self.builtins
+            .sandboxes()
+            .is_sandboxed(&origin.agent_id, &origin.session_key)
     }
 
     /// The tool policy for this caller, resolved from the config snapshot. The snapshot and the

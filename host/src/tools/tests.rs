@@ -24,6 +24,11 @@ struct Harness {
 }
 
 fn harness(config: Value) -> Harness {
+    harness_env(config, &[])
+}
+
+/// `env` is the gateway's environment (`DOCKER_HOST`...).
+fn harness_env(config: Value, env: &[(&str, &str)]) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("home");
     let state_dir = home.join(".openclaw");
@@ -40,11 +45,16 @@ fn harness(config: Value) -> Harness {
     let sessions = Arc::new(SessionStore::new(&state_dir, None, redactor));
     let approvals = Arc::new(Approvals::new(EventBus::new()));
     let dispatcher = Dispatcher::new(
-        Arc::new(config),
+        Arc::new(config.clone()),
         paths.clone(),
         Arc::new(Plugins::default()),
         sessions,
         approvals,
+        Arc::new(crate::sandboxes::Sandboxes::new(
+            Arc::new(config.clone()),
+            paths.clone(),
+            &crate::state::Env::from_pairs(env.iter().copied()),
+        )),
     );
     Harness {
         _dir: dir,
@@ -99,13 +109,17 @@ async fn policy_then_http_list_then_availability() {
 
 #[tokio::test]
 async fn exec_in_a_sandboxed_session_fails_closed_and_elevated_needs_an_allowlisted_sender() {
-    let h = harness(json!({
-        "agents": {"defaults": {"sandbox": {"mode": "non-main"}}},
-        "tools": {
-            "exec": {"security": "full", "ask": "off"},
-            "elevated": {"enabled": true, "allowFrom": {"telegram": ["123"]}},
-        },
-    }));
+    // No Docker engine at this address: a sandboxed call must fail, never run on the host.
+    let h = harness_env(
+        json!({
+            "agents": {"defaults": {"sandbox": {"mode": "non-main"}}},
+            "tools": {
+                "exec": {"security": "full", "ask": "off"},
+                "elevated": {"enabled": true, "allowFrom": {"telegram": ["123"]}},
+            },
+        }),
+        &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")],
+    );
     let marker = h.paths.state_dir.join("workspace").join("ran");
     let command = json!({"command": "echo x > ran"});
     // The main session is not sandboxed under `non-main`: exec runs on the gateway host.
@@ -116,11 +130,14 @@ async fn exec_in_a_sandboxed_session_fails_closed_and_elevated_needs_an_allowlis
     ));
     std::fs::remove_file(&marker).unwrap();
 
-    // A group session is sandboxed: no backend, so nothing runs, and it says why.
+    // A group session is sandboxed: the engine is unreachable, so nothing runs, and it says
+    // why and what to do.
     let group = origin("agent:main:telegram:group:42", Transport::Agent);
     let out = call(&h, &group, "exec", command.clone()).await;
     assert!(
-        matches!(&out, ToolOutcome::Refused(Refusal::Denied(m)) if m.contains("sandbox")),
+        matches!(&out, ToolOutcome::Failed(m) if m.contains("sandbox required but Docker is unreachable at unix:///nonexistent/docker.sock")
+            && m.contains("start Docker or set agents.defaults.sandbox.mode off")
+            && m.contains("not run on the host")),
         "{out:?}"
     );
     let mut gateway_host = command.clone();
@@ -203,4 +220,203 @@ async fn background_runs_belong_to_their_agent() {
     assert!(listed.text().contains(&id), "{listed:?}");
     let killed = call(&h, &main, "process", json!({"action": "kill", "sessionId": id})).await;
     assert!(!killed.is_error(), "{killed:?}");
+}
+
+/// The real daemon and the busybox test image (built once, without a registry). Never skipped.
+async fn sandbox_harness(prefix: &str, sandbox: Value) -> Harness {
+    use openclaw_sandbox::test_image::{TEST_IMAGE, ensure_test_image};
+    static IMAGE: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+    let engine = openclaw_sandbox::Engine::connect(openclaw_sandbox::EngineEndpoint::Unix(
+        openclaw_sandbox::endpoint::DEFAULT_SOCKET.into(),
+    ))
+    .await
+    .unwrap_or_else(|e| panic!("the sandbox tests need a running Docker daemon and were not skipped: {e}"));
+    IMAGE
+        .get_or_init(|| async {
+            let cache = std::env::temp_dir().join("openclaw-test-busybox-static");
+            if let Err(e) = ensure_test_image(&engine, TEST_IMAGE, &cache).await {
+                panic!("{e}");
+            }
+        })
+        .await;
+    let manager = openclaw_sandbox::SandboxManager::new(engine);
+    manager.remove_orphans(Some(prefix), |_| false).await.unwrap();
+    let mut block = sandbox;
+    block["docker"]["image"] = json!(TEST_IMAGE);
+    block["docker"]["containerPrefix"] = json!(prefix);
+    harness(json!({
+        "agents": {"defaults": {"sandbox": block}},
+        "tools": {"exec": {"security": "full", "ask": "off"}},
+    }))
+}
+
+async fn remove_sandboxes(h: &Harness, prefix: &str) {
+    let manager = h.dispatcher.builtins().sandboxes().manager().await.unwrap();
+    manager.remove_orphans(Some(prefix), |_| false).await.unwrap();
+}
+
+fn done_json(out: &ToolOutcome) -> Value {
+    match out {
+        ToolOutcome::Done(text) => serde_json::from_str(text).unwrap(),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn sandboxed_exec_and_file_tools_work_in_the_sessions_container() {
+    let prefix = format!("oc-tools-{}-", std::process::id());
+    let h = sandbox_harness(&prefix, json!({"mode": "all", "scope": "session"})).await;
+    let session = origin("agent:main:telegram:group:7", Transport::Agent);
+
+    // It runs in the container: its own hostname and passwd, HOME at the workdir.
+    let out = call(&h, &session, "exec", json!({"command": "cat /etc/hostname; grep ^sandbox: /etc/passwd; echo \"home=$HOME shell=$OPENCLAW_SHELL\"; pwd"})).await;
+    let result = done_json(&out);
+    let stdout = result["stdout"].as_str().unwrap();
+    assert_eq!(result["exitCode"], 0, "{result}");
+    assert!(result["sandbox"].as_str().unwrap().starts_with(&prefix), "{result}");
+    assert!(
+        stdout.contains("sandbox:x:1000:1000"),
+        "the test image's passwd: {stdout}"
+    );
+    assert!(stdout.contains("home=/workspace shell=exec\n/workspace"), "{stdout}");
+    let host_name = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
+    assert_ne!(stdout.lines().next().unwrap_or_default(), host_name.trim());
+
+    // The file tools and exec see the same workspace: the sandbox's own, not the agent's.
+    let out = call(
+        &h,
+        &session,
+        "write",
+        json!({"path": "note.txt", "content": "from the write tool"}),
+    )
+    .await;
+    assert!(matches!(out, ToolOutcome::Done(_)), "{out:?}");
+    let out = call(
+        &h,
+        &session,
+        "exec",
+        json!({"command": "cat note.txt && echo from exec > made.txt"}),
+    )
+    .await;
+    assert_eq!(done_json(&out)["stdout"], "from the write tool");
+    let out = call(&h, &session, "read", json!({"path": "made.txt"})).await;
+    assert!(
+        matches!(&out, ToolOutcome::Done(t) if t.contains("from exec")),
+        "{out:?}"
+    );
+    assert!(!h.paths.state_dir.join("workspace").join("note.txt").exists());
+
+    // A custom PATH reaches the shell as a variable, never as command text.
+    let hostile_path = "/opt/bin\"; touch /workspace/pwned; echo \"";
+    let out = call(
+        &h,
+        &session,
+        "exec",
+        json!({"command": "echo \"$PATH\"", "env": {"PATH": hostile_path, "NOTE": "$(touch /workspace/pwned2)"}}),
+    )
+    .await;
+    let result = done_json(&out);
+    assert!(
+        result["stdout"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{hostile_path}:")),
+        "{result}"
+    );
+    let out = call(&h, &session, "exec", json!({"command": "ls"})).await;
+    let listing = done_json(&out)["stdout"].as_str().unwrap().to_string();
+    assert!(!listing.contains("pwned"), "{listing}");
+
+    // Another session has its own container and workspace.
+    let other = origin("agent:main:telegram:group:8", Transport::Agent);
+    let out = call(&h, &other, "exec", json!({"command": "ls; echo done"})).await;
+    let result = done_json(&out);
+    assert_eq!(result["stdout"], "done\n", "{result}");
+    assert_ne!(
+        result["sandbox"],
+        done_json(&call(&h, &session, "exec", json!({"command": "true"})).await)["sandbox"]
+    );
+
+    // A timeout kills the command in the container.
+    let out = call(&h, &session, "exec", json!({"command": "sleep 30", "timeout": 1})).await;
+    assert_eq!(done_json(&out)["timedOut"], true);
+
+    remove_sandboxes(&h, &prefix).await;
+}
+
+#[tokio::test]
+async fn a_read_only_workspace_sandbox_refuses_the_writing_tools() {
+    let prefix = format!("oc-tools-ro-{}-", std::process::id());
+    let h = sandbox_harness(&prefix, json!({"mode": "all", "workspaceAccess": "ro"})).await;
+    let session = origin("agent:main:main", Transport::Agent);
+    let agent_workspace = h.paths.state_dir.join("workspace");
+    std::fs::create_dir_all(&agent_workspace).unwrap();
+    std::fs::write(agent_workspace.join("mine.txt"), "agent file").unwrap();
+    for (tool, args) in [
+        ("write", json!({"path": "x.txt", "content": "x"})),
+        ("edit", json!({"path": "x.txt", "oldText": "x", "newText": "y"})),
+    ] {
+        let out = call(&h, &session, tool, args).await;
+        assert!(
+            matches!(&out, ToolOutcome::Refused(Refusal::Denied(m)) if m.contains("workspaceAccess is \"ro\"")),
+            "{tool}: {out:?}"
+        );
+    }
+    // The agent workspace is visible read-only at /agent; writing there fails in the container.
+    let out = call(
+        &h,
+        &session,
+        "exec",
+        json!({"command": "cat /agent/mine.txt; echo y > /agent/mine.txt"}),
+    )
+    .await;
+    let result = done_json(&out);
+    assert!(result["stdout"].as_str().unwrap().contains("agent file"), "{result}");
+    assert_ne!(result["exitCode"], 0, "{result}");
+    assert_eq!(
+        std::fs::read_to_string(agent_workspace.join("mine.txt")).unwrap(),
+        "agent file"
+    );
+    remove_sandboxes(&h, &prefix).await;
+}
+
+#[tokio::test]
+async fn background_runs_in_the_sandbox_stream_and_stop_on_kill() {
+    let prefix = format!("oc-tools-bg-{}-", std::process::id());
+    let h = sandbox_harness(&prefix, json!({"mode": "all"})).await;
+    let session = origin("agent:main:main", Transport::Agent);
+    let out = call(
+        &h,
+        &session,
+        "exec",
+        json!({"command": "echo first; sleep 300", "background": true}),
+    )
+    .await;
+    let ToolOutcome::Done(text) = out else {
+        panic!("{out:?}")
+    };
+    let id = text.split('`').nth(1).unwrap().to_string();
+    // The first line arrives while the command still runs.
+    let mut seen = String::new();
+    for _ in 0..200 {
+        let out = call(&h, &session, "process", json!({"action": "poll", "sessionId": id})).await;
+        seen.push_str(out.text());
+        if seen.contains("first") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(seen.contains("first") && seen.contains("[running]"), "{seen}");
+    let out = call(&h, &session, "process", json!({"action": "kill", "sessionId": id})).await;
+    assert!(out.text().contains("killed on request"), "{out:?}");
+    // Nothing of it is left in the container.
+    let out = call(
+        &h,
+        &session,
+        "exec",
+        json!({"command": "ps -o args | grep -c '[s]leep 300' || true"}),
+    )
+    .await;
+    assert_eq!(done_json(&out)["stdout"], "0\n");
+    remove_sandboxes(&h, &prefix).await;
 }

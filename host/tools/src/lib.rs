@@ -33,7 +33,9 @@ pub use edit::edit;
 pub use error::ToolError;
 pub use exec::{ExecArgs, ExecOutput, ExecRequest, SAFE_PATH, check_env, parse_exec_args, run_on_host};
 pub use patch::apply_patch;
-pub use process::{ProcessInfo, ProcessLimits, ProcessPoll, ProcessStatus, ProcessTable, process_action};
+pub use process::{
+    Cancel, ProcessInfo, ProcessLimits, ProcessPoll, ProcessStatus, ProcessTable, RunOutput, process_action,
+};
 pub use read::{READ_DEFAULT_LINES, READ_MAX_BYTES, read};
 pub use resolve::Resolution;
 pub use specs::{ToolSpec, specs};

@@ -6,6 +6,7 @@
 //! many finished ones are kept, and how much output each keeps.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::future::Future;
 use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -110,6 +111,25 @@ struct Entry {
     poll_cursor: u64,
 }
 
+/// Resolves when a run started with [`ProcessTable::start_with`] must stop.
+pub type Cancel = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// Where a background run writes its output (stdout and stderr interleaved, as they arrive).
+#[derive(Clone)]
+pub struct RunOutput(Arc<RunState>);
+
+impl RunOutput {
+    pub fn push(&self, bytes: &[u8]) {
+        self.0.lock().output.push(bytes);
+    }
+}
+
+fn current_runtime() -> Result<tokio::runtime::Handle, ToolError> {
+    tokio::runtime::Handle::try_current().map_err(|_| ToolError::Process {
+        message: "background runs need a Tokio runtime".into(),
+    })
+}
+
 /// What the supervising task and the table share about one run.
 struct RunState {
     inner: Mutex<RunInner>,
@@ -193,12 +213,53 @@ impl ProcessTable {
         self.table.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Starts `req` in the background and returns its id. Must be called inside a Tokio runtime.
+    /// Starts `req` in the background on this host and returns its id. Must be called inside a
+    /// Tokio runtime.
     pub fn start(&self, req: ExecRequest) -> Result<String, ToolError> {
-        let runtime = tokio::runtime::Handle::try_current().map_err(|_| ToolError::Process {
-            message: "background runs need a Tokio runtime".into(),
-        })?;
+        let runtime = current_runtime()?;
         let mut table = self.lock();
+        self.make_room(&mut table)?;
+        let spawned = {
+            let _context = runtime.enter();
+            spawn_group(&req)?
+        };
+        let pid = spawned.pid();
+        let deadline = Instant::now() + req.timeout;
+        Ok(self.insert(
+            &mut table,
+            &runtime,
+            req.command,
+            pid,
+            move |output, cancel| async move {
+                match supervise(spawned, deadline, cancel, &*output.0).await {
+                    Ok(Ending::Exited(status)) => status_of(status),
+                    Ok(Ending::TimedOut(_)) => ProcessStatus::TimedOut,
+                    Ok(Ending::Cancelled) => ProcessStatus::Killed,
+                    Err(error) => ProcessStatus::Failed {
+                        message: error.to_string(),
+                    },
+                }
+            },
+        ))
+    }
+
+    /// Starts a run that is not a process of this host (a command in a container, say): `run`
+    /// gets the output to write to and a future that resolves when the run must stop (a `kill`,
+    /// or the table forgetting it), and returns how the run ended. It owns its own deadline.
+    /// `pid` is what `list` shows (0 when there is no host process).
+    pub fn start_with<F, Fut>(&self, command: String, pid: u32, run: F) -> Result<String, ToolError>
+    where
+        F: FnOnce(RunOutput, Cancel) -> Fut,
+        Fut: Future<Output = ProcessStatus> + Send + 'static,
+    {
+        let runtime = current_runtime()?;
+        let mut table = self.lock();
+        self.make_room(&mut table)?;
+        Ok(self.insert(&mut table, &runtime, command, pid, run))
+    }
+
+    /// Refuses past `max_running`, then forgets the oldest finished runs past `max_retained`.
+    fn make_room(&self, table: &mut Table) -> Result<(), ToolError> {
         let running = table
             .entries
             .values()
@@ -223,13 +284,22 @@ impl ProcessTable {
                 None => break,
             };
         }
+        Ok(())
+    }
 
-        let spawned = {
-            let _context = runtime.enter();
-            spawn_group(&req)?
-        };
-        let pid = spawned.pid();
-        let run = Arc::new(RunState {
+    fn insert<F, Fut>(
+        &self,
+        table: &mut Table,
+        runtime: &tokio::runtime::Handle,
+        command: String,
+        pid: u32,
+        run: F,
+    ) -> String
+    where
+        F: FnOnce(RunOutput, Cancel) -> Fut,
+        Fut: Future<Output = ProcessStatus> + Send + 'static,
+    {
+        let state = Arc::new(RunState {
             inner: Mutex::new(RunInner {
                 output: OutputRing::new(self.limits.output_cap_bytes),
                 status: ProcessStatus::Running,
@@ -239,23 +309,16 @@ impl ProcessTable {
         let (kill, killed) = oneshot::channel::<()>();
         let (finished, done) = watch::channel(false);
         let started = Instant::now();
-        let deadline = started + req.timeout;
-        let task_run = Arc::clone(&run);
+        // A dropped sender (entry removed, table dropped) ends the run too.
+        let cancel: Cancel = Box::pin(async {
+            let _ = killed.await;
+        });
+        let running = run(RunOutput(Arc::clone(&state)), cancel);
+        let task_state = Arc::clone(&state);
         runtime.spawn(async move {
-            // A dropped sender (entry removed, table dropped) ends the run too.
-            let cancel = async {
-                let _ = killed.await;
-            };
-            let status = match supervise(spawned, deadline, cancel, &*task_run).await {
-                Ok(Ending::Exited(status)) => status_of(status),
-                Ok(Ending::TimedOut(_)) => ProcessStatus::TimedOut,
-                Ok(Ending::Cancelled) => ProcessStatus::Killed,
-                Err(error) => ProcessStatus::Failed {
-                    message: error.to_string(),
-                },
-            };
+            let status = running.await;
             {
-                let mut inner = task_run.lock();
+                let mut inner = task_state.lock();
                 inner.status = status;
                 inner.ended = Some(Instant::now());
             }
@@ -267,16 +330,16 @@ impl ProcessTable {
         table.entries.insert(
             number,
             Entry {
-                command: req.command,
+                command,
                 pid,
                 started,
-                run,
+                run: state,
                 kill: Some(kill),
                 done,
                 poll_cursor: 0,
             },
         );
-        Ok(format_id(number))
+        format_id(number)
     }
 
     /// Status and the output that arrived since the last poll.

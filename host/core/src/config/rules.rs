@@ -629,6 +629,21 @@ const BLOCKED_HOME_DIRS: &[&str] = &[
     ".openclaw",
 ];
 
+/// Whether a bind source (an absolute host path) exposes host secrets or control: the Docker
+/// socket, system directories, or credential directories anywhere in the path. The sandbox
+/// backend asks again with the path resolved through symlinks before it creates a container.
+pub fn bind_source_blocked(source: &str) -> bool {
+    let normalized = source.trim().trim_end_matches('/');
+    let normalized = if normalized.is_empty() { "/" } else { normalized };
+    normalized.ends_with("docker.sock")
+        || BLOCKED_BIND_SOURCES
+            .iter()
+            .any(|b| normalized == *b || (*b != "/" && normalized.starts_with(&format!("{b}/"))))
+        || BLOCKED_HOME_DIRS
+            .iter()
+            .any(|dir| normalized.split('/').any(|part| part == *dir))
+}
+
 fn sandboxes(config: &Config, issues: &mut Vec<Issue>) {
     let agents = config.agents();
     let global_sandbox_tools = config
@@ -763,16 +778,7 @@ fn sandbox_rules(path: &JsonPath, sandbox: &SandboxConfig, issues: &mut Vec<Issu
             );
             continue;
         }
-        let normalized = source.trim_end_matches('/');
-        let normalized = if normalized.is_empty() { "/" } else { normalized };
-        let blocked = normalized.ends_with("docker.sock")
-            || BLOCKED_BIND_SOURCES
-                .iter()
-                .any(|b| normalized == *b || (*b != "/" && normalized.starts_with(&format!("{b}/"))))
-            || BLOCKED_HOME_DIRS
-                .iter()
-                .any(|dir| normalized.split('/').any(|part| part == *dir));
-        if blocked {
+        if bind_source_blocked(source) {
             issues.push(
                 Issue::error(
                     IssueKind::Unsafe,

@@ -1,7 +1,8 @@
 //! `exec` and `process`. The policy (`tools.exec.*` and `~/.openclaw/exec-approvals.json`, the
 //! stricter wins) decides run, ask or deny; an ask waits for an operator and no answer denies.
-//! A command that must run in a sandbox fails closed until the Docker backend exists: it
-//! never runs on the host instead.
+//! A command that must run in a sandbox runs in the session's Docker container or not at all:
+//! when Docker is unreachable or the image is missing it fails with the cause and the fix, and
+//! never falls back to the host.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -13,6 +14,8 @@ use openclaw_core::tools::elevated::elevated_allowed;
 use openclaw_core::tools::exec::{
     ElevatedLevel, ExecDecision, check_exec_env, decide_exec, elevated_exec_policy, exec_policy,
 };
+use openclaw_sandbox::{SandboxDecision, SandboxSpec};
+use openclaw_tools::ProcessStatus;
 use serde_json::{Value, json};
 
 use super::Builtins;
@@ -138,24 +141,37 @@ pub(super) async fn call(builtins: &Builtins, origin: &CallOrigin, args: &Value,
     let host = match (policy.host, requested_host) {
         // Elevated: the policy already says where (the gateway host).
         (host, _) if sandboxed && elevated => host,
+        // A sandboxed session may not choose the host for itself (that is `/elevated`); as in
+        // OpenClaw the call is refused rather than quietly run somewhere else.
+        (_, Some(ExecHost::Gateway)) if sandboxed => {
+            return ToolOutcome::denied(
+                "this session is sandboxed and cannot run exec on the gateway host; omit `host` (the command runs in the sandbox) or ask an operator for elevated exec (tools.elevated)",
+            );
+        }
         (ExecHost::Sandbox, _) | (_, Some(ExecHost::Sandbox)) => ExecHost::Sandbox,
         (ExecHost::Auto, None) if sandboxed => ExecHost::Sandbox,
-        // A sandboxed session may not choose the host for itself (that is `/elevated`).
-        (_, Some(ExecHost::Gateway)) if sandboxed => ExecHost::Sandbox,
         (ExecHost::Node, _) | (_, Some(ExecHost::Node)) => ExecHost::Node,
         _ => ExecHost::Gateway,
     };
-    match host {
-        ExecHost::Sandbox => {
-            return ToolOutcome::denied(
-                "exec must run in the agent's sandbox (tools.exec.host or agents.*.sandbox.mode), and this gateway has no sandbox backend yet; the command was not run. To run commands on the gateway host instead, set tools.exec.host to \"gateway\" with sandbox.mode \"off\" (approvals still apply)",
-            );
-        }
+    let sandbox = match host {
+        ExecHost::Sandbox => match builtins.sandboxes.decide(&origin.agent_id, &origin.session_key) {
+            Ok(SandboxDecision::Sandboxed(spec)) => Some(spec),
+            Ok(SandboxDecision::Host { reason }) => {
+                return ToolOutcome::denied(format!(
+                    "exec must run in a sandbox (tools.exec.host or the call's host is \"sandbox\") and this session has none ({reason}); the command was not run. Enable agents.defaults.sandbox.mode (\"non-main\" or \"all\"), or use host \"auto\""
+                ));
+            }
+            Err(e) => {
+                return ToolOutcome::denied(format!(
+                    "exec in the sandbox failed closed, the command was not run: {e}"
+                ));
+            }
+        },
         ExecHost::Node => {
             return ToolOutcome::denied("exec host `node` is not supported by this gateway; the command was not run");
         }
-        ExecHost::Gateway | ExecHost::Auto => {}
-    }
+        ExecHost::Gateway | ExecHost::Auto => None,
+    };
     let env: BTreeMap<String, String> = args
         .get("env")
         .and_then(Value::as_object)
@@ -170,7 +186,11 @@ pub(super) async fn call(builtins: &Builtins, origin: &CallOrigin, args: &Value,
                 .collect()
         })
         .unwrap_or_default();
-    if let Err(reason) = check_exec_env(&env) {
+    // PATH and the loader variables would change what runs on the host; in a container they
+    // only change the container, and PATH reaches it without any shell interpolation.
+    if sandbox.is_none()
+        && let Err(reason) = check_exec_env(&env)
+    {
         return ToolOutcome::denied(reason);
     }
     let allowlist = file
@@ -215,27 +235,9 @@ pub(super) async fn call(builtins: &Builtins, origin: &CallOrigin, args: &Value,
             }
         }
     }
-    let workspace = agent_workspace(&builtins.config, &builtins.paths, &origin.agent_id);
-    if let Err(e) = crate::state::ensure_private_dir(&workspace) {
-        return ToolOutcome::Failed(format!("cannot prepare the workspace: {e}"));
-    }
-    let workdir = match arg_str(args, "workdir")
-        .map(str::trim)
-        .filter(|w| !w.is_empty() && *w != ".")
-    {
-        None => workspace,
-        Some(dir) => {
-            let relative = Path::new(dir);
-            let confined = relative
-                .components()
-                .all(|c| matches!(c, std::path::Component::Normal(_)));
-            if !confined {
-                return ToolOutcome::Failed(format!(
-                    "workdir `{dir}` must be a path inside the agent's workspace, relative to it, without `..`"
-                ));
-            }
-            workspace.join(relative)
-        }
+    let relative_workdir = match confined_workdir(arg_str(args, "workdir")) {
+        Ok(dir) => dir,
+        Err(message) => return ToolOutcome::Failed(message),
     };
     let timeout = args
         .get("timeout")
@@ -243,6 +245,23 @@ pub(super) async fn call(builtins: &Builtins, origin: &CallOrigin, args: &Value,
         .map(Duration::from_secs)
         .unwrap_or(DEFAULT_TIMEOUT)
         .min(DEFAULT_TIMEOUT);
+    let background = args.get("background").and_then(Value::as_bool) == Some(true);
+    if let Some(spec) = sandbox {
+        let request = sandbox_request(&spec, command, &env, relative_workdir.as_deref(), timeout);
+        return if background {
+            start_in_sandbox(builtins, origin, spec, request, command)
+        } else {
+            run_in_sandbox(builtins, &spec, &request).await
+        };
+    }
+    let workspace = agent_workspace(&builtins.config, &builtins.paths, &origin.agent_id);
+    if let Err(e) = crate::state::ensure_private_dir(&workspace) {
+        return ToolOutcome::Failed(format!("cannot prepare the workspace: {e}"));
+    }
+    let workdir = match relative_workdir {
+        None => workspace,
+        Some(dir) => workspace.join(dir),
+    };
     let request = openclaw_tools::ExecRequest {
         command: command.to_string(),
         workdir,
@@ -250,11 +269,9 @@ pub(super) async fn call(builtins: &Builtins, origin: &CallOrigin, args: &Value,
         timeout,
         max_output_bytes: MAX_OUTPUT_BYTES,
     };
-    if args.get("background").and_then(Value::as_bool) == Some(true) {
+    if background {
         return match builtins.processes_of(&origin.agent_id).start(request) {
-            Ok(id) => ToolOutcome::Done(format!(
-                "started in the background as `{id}`; use the `process` tool (action poll, log or kill) with sessionId `{id}`"
-            )),
+            Ok(id) => started_text(&id),
             Err(e) => ToolOutcome::Failed(e.to_string()),
         };
     }
@@ -270,6 +287,132 @@ pub(super) async fn call(builtins: &Builtins, origin: &CallOrigin, args: &Value,
             })
             .to_string(),
         ),
+        Err(e) => ToolOutcome::Failed(e.to_string()),
+    }
+}
+
+fn started_text(id: &str) -> ToolOutcome {
+    ToolOutcome::Done(format!(
+        "started in the background as `{id}`; use the `process` tool (action poll, log or kill) with sessionId `{id}`"
+    ))
+}
+
+/// The `workdir` argument as a path relative to the workspace (`None`: the workspace itself).
+fn confined_workdir(dir: Option<&str>) -> Result<Option<PathBuf>, String> {
+    let Some(dir) = dir.map(str::trim).filter(|w| !w.is_empty() && *w != ".") else {
+        return Ok(None);
+    };
+    let relative = Path::new(dir);
+    let confined = relative
+        .components()
+        .all(|c| matches!(c, std::path::Component::Normal(_)));
+    if !confined {
+        return Err(format!(
+            "workdir `{dir}` must be a path inside the agent's workspace, relative to it, without `..`"
+        ));
+    }
+    Ok(Some(relative.to_path_buf()))
+}
+
+/// OpenClaw's sandbox exec: `/bin/sh -lc <command>` in the container's workdir with `HOME` there.
+/// A custom PATH travels as the variable `OPENCLAW_PREPEND_PATH` and is expanded by the shell
+/// after the login profile, so its value is never part of the command text.
+fn sandbox_request(
+    spec: &SandboxSpec,
+    command: &str,
+    env: &BTreeMap<String, String>,
+    relative_workdir: Option<&Path>,
+    timeout: Duration,
+) -> openclaw_sandbox::ExecRequest {
+    let workdir = match relative_workdir {
+        None => spec.docker.workdir.clone(),
+        Some(dir) => format!("{}/{}", spec.docker.workdir.trim_end_matches('/'), dir.display()),
+    };
+    let custom_path = env
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("PATH"))
+        .map(|(_, v)| v.clone());
+    let script = match custom_path {
+        Some(_) => format!("export PATH=\"${{OPENCLAW_PREPEND_PATH}}:$PATH\"; unset OPENCLAW_PREPEND_PATH; {command}"),
+        None => command.to_string(),
+    };
+    let mut request = openclaw_sandbox::ExecRequest::new(["/bin/sh", "-lc", script.as_str()])
+        .workdir(workdir.clone())
+        .timeout(timeout)
+        .output_limit(MAX_OUTPUT_BYTES)
+        .env("HOME", workdir)
+        .env("OPENCLAW_SHELL", "exec");
+    for (key, value) in env {
+        if key.eq_ignore_ascii_case("PATH") {
+            request = request.env("OPENCLAW_PREPEND_PATH", value.clone());
+        } else {
+            request = request.env(key.clone(), value.clone());
+        }
+    }
+    request
+}
+
+fn sandbox_result(spec: &SandboxSpec, output: &openclaw_sandbox::ExecOutput) -> Value {
+    json!({
+        "exitCode": output.exit_code,
+        "signal": Value::Null,
+        "stdout": output.stdout_text(),
+        "stderr": output.stderr_text(),
+        "truncated": output.stdout_truncated || output.stderr_truncated,
+        "timedOut": output.timed_out,
+        "sandbox": spec.container_name,
+        "droppedEnv": output
+            .dropped_env
+            .iter()
+            .map(|(key, why)| format!("{key} ({})", why.code()))
+            .collect::<Vec<_>>(),
+    })
+}
+
+async fn run_in_sandbox(
+    builtins: &Builtins,
+    spec: &SandboxSpec,
+    request: &openclaw_sandbox::ExecRequest,
+) -> ToolOutcome {
+    match builtins.sandboxes.exec(spec, request).await {
+        Ok(output) => ToolOutcome::Done(sandbox_result(spec, &output).to_string()),
+        Err(e) => ToolOutcome::Failed(format!(
+            "exec in the sandbox failed, the command was not run on the host: {e}"
+        )),
+    }
+}
+
+/// A background run in the container: its output streams into the process table as it comes,
+/// and `process kill` (or forgetting the run) kills it inside the container.
+fn start_in_sandbox(
+    builtins: &Builtins,
+    origin: &CallOrigin,
+    spec: Box<SandboxSpec>,
+    request: openclaw_sandbox::ExecRequest,
+    command: &str,
+) -> ToolOutcome {
+    let sandboxes = builtins.sandboxes.clone();
+    let started =
+        builtins
+            .processes_of(&origin.agent_id)
+            .start_with(command.to_string(), 0, move |output, cancel| async move {
+                let mut on_output = |_stream: openclaw_sandbox::OutputStream, bytes: &[u8]| output.push(bytes);
+                match sandboxes.exec_streaming(&spec, &request, &mut on_output, cancel).await {
+                    Ok(done) if done.cancelled => ProcessStatus::Killed,
+                    Ok(done) if done.timed_out => ProcessStatus::TimedOut,
+                    Ok(done) => match done.exit_code.and_then(|c| i32::try_from(c).ok()) {
+                        Some(code) => ProcessStatus::Exited { code },
+                        None => ProcessStatus::Failed {
+                            message: "the engine reported no exit code".into(),
+                        },
+                    },
+                    Err(e) => ProcessStatus::Failed {
+                        message: format!("exec in the sandbox failed: {e}"),
+                    },
+                }
+            });
+    match started {
+        Ok(id) => started_text(&id),
         Err(e) => ToolOutcome::Failed(e.to_string()),
     }
 }

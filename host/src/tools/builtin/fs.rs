@@ -2,6 +2,8 @@
 //! `apply_patch`, `tools.exec.applyPatch.workspaceOnly`, default true); the gateway's own
 //! state is refused even when confinement is off.
 
+use openclaw_core::config::schema::sandbox::WorkspaceAccess;
+use openclaw_sandbox::SandboxDecision;
 use serde_json::Value;
 
 use super::Builtins;
@@ -47,19 +49,22 @@ fn workspace_only(builtins: &Builtins, agent_id: &str, tool: &str) -> bool {
 }
 
 pub(super) fn call(builtins: &Builtins, origin: &CallOrigin, name: &str, args: &Value, sandboxed: bool) -> ToolOutcome {
-    if sandboxed {
-        // Until the Docker backend lands, a sandboxed session's files live nowhere we can offer.
-        return ToolOutcome::denied(format!(
-            "`{name}` runs in the agent's sandbox for this session (agents.*.sandbox.mode), and this gateway has no sandbox backend yet; nothing was done on the host"
-        ));
-    }
-    let root = agent_workspace(&builtins.config, &builtins.paths, &origin.agent_id);
+    let (root, confined) = if sandboxed {
+        match sandbox_root(builtins, origin, name) {
+            Ok(root) => (root, true),
+            Err(refusal) => return refusal,
+        }
+    } else {
+        (
+            agent_workspace(&builtins.config, &builtins.paths, &origin.agent_id),
+            workspace_only(builtins, &origin.agent_id, name),
+        )
+    };
     let protected = protected_paths(&builtins.paths);
-    let workspace =
-        match openclaw_tools::Workspace::open(&root, workspace_only(builtins, &origin.agent_id, name), protected) {
-            Ok(ws) => ws.with_home(&builtins.paths.home),
-            Err(e) => return ToolOutcome::Failed(e.to_string()),
-        };
+    let workspace = match openclaw_tools::Workspace::open(&root, confined, protected) {
+        Ok(ws) => ws.with_home(&builtins.paths.home),
+        Err(e) => return ToolOutcome::Failed(e.to_string()),
+    };
     let result = match name {
         "read" => openclaw_tools::read(&workspace, args),
         "write" => openclaw_tools::write(&workspace, args),
@@ -70,4 +75,37 @@ pub(super) fn call(builtins: &Builtins, origin: &CallOrigin, name: &str, args: &
         Ok(text) => ToolOutcome::Done(text),
         Err(e) => ToolOutcome::Failed(e.to_string()),
     }
+}
+
+/// In a sandboxed session the file tools see what the container sees at its workdir, on the
+/// host side of the mount: the sandbox's own workspace (`workspaceAccess` none or ro) or the
+/// agent workspace (`rw`), and never anything outside it. Under `ro` the tools that write are
+/// refused, as in OpenClaw. No container is needed for this, so it works with Docker down.
+fn sandbox_root(builtins: &Builtins, origin: &CallOrigin, name: &str) -> Result<std::path::PathBuf, ToolOutcome> {
+    let spec = match builtins.sandboxes.decide(&origin.agent_id, &origin.session_key) {
+        Ok(SandboxDecision::Sandboxed(spec)) => spec,
+        Ok(SandboxDecision::Host { .. }) => {
+            return Err(ToolOutcome::denied(format!(
+                "`{name}` was routed to a sandbox this session does not have; nothing was done"
+            )));
+        }
+        Err(e) => {
+            return Err(ToolOutcome::denied(format!(
+                "`{name}` failed closed, nothing was done: {e}"
+            )));
+        }
+    };
+    if name != "read" && !spec.allows_workspace_writes() {
+        return Err(ToolOutcome::denied(format!(
+            "`{name}` is disabled in this sandbox: agents.*.sandbox.workspaceAccess is \"ro\" (set it to \"rw\" or \"none\" to allow writes)"
+        )));
+    }
+    let root = if spec.workspace_access == WorkspaceAccess::Rw {
+        spec.agent_workspace.clone()
+    } else {
+        spec.sandbox_workspace.clone()
+    };
+    std::fs::create_dir_all(&root)
+        .map_err(|e| ToolOutcome::Failed(format!("cannot prepare the sandbox workspace {}: {e}", root.display())))?;
+    Ok(root)
 }

@@ -26,6 +26,7 @@ pub struct Builtins {
     sessions: Arc<SessionStore>,
     approvals: Arc<Approvals>,
     plugins: Arc<crate::plugins::serving::Plugins>,
+    sandboxes: Arc<crate::sandboxes::Sandboxes>,
     /// Background runs, one table per agent: an agent sees and stops only its own.
     processes: std::sync::Mutex<BTreeMap<String, Arc<openclaw_tools::ProcessTable>>>,
     specs: BTreeMap<String, OfferedTool>,
@@ -37,6 +38,18 @@ pub struct Builtins {
 const IMPLEMENTED: &[&str] = &["read", "write", "edit", "apply_patch", "exec", "process"];
 const SESSION_TOOLS: &[&str] = &["sessions_list", "sessions_history", "session_status"];
 
+/// The built-in tools a gateway offers (before the tool policy), `message` only where a channel
+/// is configured. For inspection without a running gateway (`openclaw sandbox explain`).
+pub fn tool_names(has_channels: bool) -> Vec<String> {
+    let mut names: Vec<String> = IMPLEMENTED.iter().map(|n| n.to_string()).collect();
+    names.extend(sessions::specs().into_iter().map(|s| s.name));
+    if has_channels {
+        names.push(message::spec().name);
+    }
+    names.sort();
+    names
+}
+
 impl Builtins {
     pub fn new(
         config: Arc<Config>,
@@ -44,6 +57,7 @@ impl Builtins {
         sessions: Arc<SessionStore>,
         approvals: Arc<Approvals>,
         plugins: Arc<crate::plugins::serving::Plugins>,
+        sandboxes: Arc<crate::sandboxes::Sandboxes>,
     ) -> Self {
         let mut specs: BTreeMap<String, OfferedTool> = openclaw_tools::specs()
             .into_iter()
@@ -73,6 +87,7 @@ impl Builtins {
             sessions,
             approvals,
             plugins,
+            sandboxes,
             processes: std::sync::Mutex::new(BTreeMap::new()),
             specs,
             turns: std::sync::OnceLock::new(),
@@ -107,6 +122,10 @@ impl Builtins {
                 ))
             })
             .clone()
+    }
+
+    pub fn sandboxes(&self) -> &Arc<crate::sandboxes::Sandboxes> {
+        &self.sandboxes
     }
 
     pub fn approvals(&self) -> &Arc<Approvals> {
