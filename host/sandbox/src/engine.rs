@@ -100,6 +100,16 @@ pub(crate) fn is_not_found(err: &bollard::errors::Error) -> bool {
     )
 }
 
+/// 404 from a create: the image is not on the engine (a missing network is a 404 too, with
+/// another message).
+pub(crate) fn is_missing_image(err: &bollard::errors::Error) -> bool {
+    matches!(
+        err,
+        bollard::errors::Error::DockerResponseServerError { status_code: 404, message }
+            if message.to_ascii_lowercase().contains("image")
+    )
+}
+
 /// 409 from the engine: a container with that name already exists.
 pub(crate) fn is_conflict(err: &bollard::errors::Error) -> bool {
     matches!(

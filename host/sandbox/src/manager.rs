@@ -19,7 +19,7 @@ use bollard::query_parameters::{
 use futures_util::{FutureExt, StreamExt};
 use tokio::io::AsyncWriteExt;
 
-use crate::engine::{Engine, is_conflict, is_not_found};
+use crate::engine::{Engine, is_conflict, is_missing_image, is_not_found};
 use crate::env;
 use crate::error::SandboxError;
 use crate::exec::{CappedBuffer, ExecOutput, ExecRequest, OutputStream};
@@ -143,13 +143,20 @@ impl SandboxManager {
         let lock = self.lock_for(name);
         let _held = lock.lock().await;
         let docker = self.engine.docker();
-        let existing = match docker.inspect_container(name, None::<InspectContainerOptions>).await {
-            Ok(info) => Some(info),
-            Err(e) if is_not_found(&e) => None,
-            Err(e) => return Err(SandboxError::engine("inspect", name, e)),
-        };
-        let Some(existing) = existing else {
-            return self.create_and_start(spec, EnsureOutcome::Created).await;
+        // Create first: on the cold path that saves the inspect round trips; a conflict means
+        // the container exists, and only then is it inspected.
+        let mut attempts = 0;
+        let existing = loop {
+            if let Some(created) = self.create_and_start(spec, EnsureOutcome::Created).await? {
+                return Ok(created);
+            }
+            attempts += 1;
+            match docker.inspect_container(name, None::<InspectContainerOptions>).await {
+                Ok(info) => break info,
+                // Removed between the conflict and the inspect (a prune, another process).
+                Err(e) if is_not_found(&e) && attempts < 3 => continue,
+                Err(e) => return Err(SandboxError::engine("inspect", name, e)),
+            }
         };
         let id = existing.id.clone().unwrap_or_default();
         let running = existing.state.as_ref().and_then(|s| s.running).unwrap_or(false);
@@ -194,7 +201,15 @@ impl SandboxManager {
             }
             Reuse::Recreate => {
                 self.force_remove(name).await?;
-                self.create_and_start(spec, EnsureOutcome::Recreated).await
+                match self.create_and_start(spec, EnsureOutcome::Recreated).await? {
+                    Some(created) => Ok(created),
+                    // Another gateway process made it again first, from the same config.
+                    None => Ok(Ensured {
+                        name: name.to_string(),
+                        id: String::new(),
+                        outcome: EnsureOutcome::Reused,
+                    }),
+                }
             }
         }
     }
@@ -606,19 +621,15 @@ impl SandboxManager {
         Ok(removed)
     }
 
-    async fn create_and_start(&self, spec: &SandboxSpec, outcome: EnsureOutcome) -> Result<Ensured, SandboxError> {
+    /// Creates and starts the container. `None` when a container of that name already exists
+    /// (nothing was changed then).
+    async fn create_and_start(
+        &self,
+        spec: &SandboxSpec,
+        outcome: EnsureOutcome,
+    ) -> Result<Option<Ensured>, SandboxError> {
         let name = spec.container_name.as_str();
         let docker = self.engine.docker();
-        match docker.inspect_image(&spec.docker.image).await {
-            Ok(_) => {}
-            Err(e) if is_not_found(&e) => {
-                return Err(SandboxError::ImageMissing {
-                    image: spec.docker.image.clone(),
-                    endpoint: self.engine.endpoint().to_string(),
-                });
-            }
-            Err(e) => return Err(SandboxError::engine("inspect image", name, e)),
-        }
         if self.engine.endpoint().is_local() {
             refuse_symlinked_binds(&spec.docker.binds)?;
             // Docker would create a missing bind source itself, owned by root; making it here
@@ -634,19 +645,18 @@ impl SandboxManager {
             .await
         {
             Ok(created) => created.id,
-            Err(e) if is_conflict(&e) => {
-                // Another gateway process made it first; use theirs.
-                let info = docker
-                    .inspect_container(name, None::<InspectContainerOptions>)
-                    .await
-                    .map_err(|e| SandboxError::engine("inspect", name, e))?;
-                info.id.unwrap_or_default()
+            Err(e) if is_conflict(&e) => return Ok(None),
+            Err(e) if is_missing_image(&e) => {
+                return Err(SandboxError::ImageMissing {
+                    image: spec.docker.image.clone(),
+                    endpoint: self.engine.endpoint().to_string(),
+                });
             }
             Err(e) => return Err(SandboxError::engine("create", name, e)),
         };
         match docker.start_container(name, None::<StartContainerOptions>).await {
             Ok(()) => {}
-            // 304: already running (the conflict case above).
+            // 304: already running (another process started it).
             Err(bollard::errors::Error::DockerResponseServerError { status_code: 304, .. }) => {}
             Err(e) => {
                 let _ = self.force_remove(name).await;
@@ -680,11 +690,11 @@ impl SandboxManager {
             }
         }
         self.touch(name);
-        Ok(Ensured {
+        Ok(Some(Ensured {
             name: name.to_string(),
             id,
             outcome,
-        })
+        }))
     }
 
     async fn force_remove(&self, name: &str) -> Result<bool, SandboxError> {
