@@ -3,7 +3,9 @@
 //!
 //! Warm: one exec of `true` into a running sandbox, through the manager, through the bare API
 //! calls a `docker exec` makes (create, start attached, inspect), and through the docker CLI.
-//! Cold: a new container plus its first exec and removal, against `docker run --rm` of the image.
+//! Cold: a new container plus its first exec (with and without its removal), against
+//! `docker run` of the image (with and without `--rm`), and against `docker run --rm` with every
+//! setting the sandbox container has.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -41,6 +43,28 @@ fn spec(dir: &Path, prefix: &str, session: &str) -> SandboxSpec {
         SandboxDecision::Sandboxed(spec) => *spec,
         SandboxDecision::Host { .. } => unreachable!(),
     }
+}
+
+/// `docker run [--rm] [--name N] --network none --read-only --cap-drop ALL --init <image> true`.
+fn cold_run_args(name: Option<&str>, remove: bool) -> Vec<&str> {
+    let mut args = vec!["run"];
+    if remove {
+        args.push("--rm");
+    }
+    if let Some(name) = name {
+        args.extend(["--name", name]);
+    }
+    args.extend([
+        "--network",
+        "none",
+        "--read-only",
+        "--cap-drop",
+        "ALL",
+        "--init",
+        TEST_IMAGE,
+        "true",
+    ]);
+    args
 }
 
 fn docker_cli(args: &[&str]) {
@@ -117,6 +141,44 @@ fn exec(c: &mut Criterion) {
         })
     });
     group.bench_function("cold: docker run --rm CLI", |b| {
+        b.iter(|| docker_cli(&cold_run_args(None, true)))
+    });
+    // The same pair without the removal in the timing: what a session waits for on its first
+    // call (the container is removed much later, by prune), against `docker run` of the image.
+    group.bench_function("cold: manager ensure + first exec", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                round += 1;
+                let cold = spec(dir.path(), prefix, &format!("cold-{round}"));
+                let started = std::time::Instant::now();
+                let out = rt.block_on(manager.exec(&cold, &request)).unwrap();
+                total += started.elapsed();
+                assert_eq!(out.exit_code, Some(0));
+                rt.block_on(manager.remove(&cold.container_name)).unwrap();
+            }
+            total
+        })
+    });
+    group.bench_function("cold: docker run CLI", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for i in 0..iters {
+                let name = format!("{prefix}run-{i}");
+                let started = std::time::Instant::now();
+                docker_cli(&cold_run_args(Some(&name), false));
+                total += started.elapsed();
+                docker_cli(&["rm", "-f", &name]);
+            }
+            total
+        })
+    });
+    // `docker run` with every setting the sandbox container has (tmpfs mounts, the workspace
+    // bind, no-new-privileges, workdir, env): the same container, made by the CLI.
+    let workspace = dir.path().join("run-workspace");
+    std::fs::create_dir_all(&workspace).unwrap();
+    let bind = format!("{}:/workspace", workspace.display());
+    group.bench_function("cold: docker run --rm CLI, same settings", |b| {
         b.iter(|| {
             docker_cli(&[
                 "run",
@@ -127,6 +189,20 @@ fn exec(c: &mut Criterion) {
                 "--cap-drop",
                 "ALL",
                 "--init",
+                "--security-opt",
+                "no-new-privileges",
+                "--tmpfs",
+                "/tmp",
+                "--tmpfs",
+                "/var/tmp",
+                "--tmpfs",
+                "/run",
+                "-v",
+                &bind,
+                "-w",
+                "/workspace",
+                "-e",
+                "LANG=C.UTF-8",
                 TEST_IMAGE,
                 "true",
             ])
