@@ -281,6 +281,24 @@ const CASES: &[Case] = &[
         allowed: &[],
     },
     Case {
+        name: "a bind over the sandbox workspace is refused",
+        config: r#"{ agents: { defaults: { sandbox: { docker: { binds: ["/srv/data:/workspace/data:ro"] } } } } }"#,
+        path: "agents.defaults.sandbox.docker.binds[0]",
+        kind: IssueKind::Unsafe,
+        message: "shadows the sandbox workspace",
+        hint: Some("dangerouslyAllowReservedContainerTargets"),
+        allowed: &[],
+    },
+    Case {
+        name: "a bind over /agent is refused for an agent too",
+        config: r#"{ agents: { list: [{ id: "main", sandbox: { docker: { binds: ["/srv/data:/agent"] } } }] } }"#,
+        path: "agents.list[0].sandbox.docker.binds[0]",
+        kind: IssueKind::Unsafe,
+        message: "bind target /agent",
+        hint: Some("/data"),
+        allowed: &[],
+    },
+    Case {
         name: "token and password without a mode",
         config: r#"{ gateway: { auth: { token: "0123456789abcdef0123456789abcdef", password: "a-password" } } }"#,
         path: "gateway.auth.mode",
@@ -499,4 +517,27 @@ fn telegram_usernames_in_allowlists_are_flagged() {
         warnings,
         ["channels.telegram.allowFrom[1]", "channels.telegram.dm.allowFrom[0]"]
     );
+}
+
+#[test]
+fn break_glass_flags_let_the_operator_through_and_nothing_else() {
+    // Reserved targets: allowed only with dangerouslyAllowReservedContainerTargets.
+    let flagged = errors_of(
+        r#"{ agents: { defaults: { sandbox: { docker: { dangerouslyAllowReservedContainerTargets: true, binds: ["/srv/data:/workspace/data:ro"] } } } } }"#,
+    );
+    assert!(flagged.is_empty(), "{flagged:?}");
+    // The flag does not open the Docker socket.
+    let socket = errors_of(
+        r#"{ agents: { defaults: { sandbox: { docker: { dangerouslyAllowReservedContainerTargets: true, binds: ["/var/run/docker.sock:/workspace/docker.sock"] } } } } }"#,
+    );
+    assert_eq!(socket.len(), 1, "{socket:?}");
+    assert!(socket[0].message.contains("exposes host secrets"), "{socket:?}");
+    // A bind elsewhere needs no flag; a custom workdir is reserved too.
+    assert!(
+        errors_of(r#"{ agents: { defaults: { sandbox: { docker: { binds: ["/srv/data:/data:ro"] } } } } }"#).is_empty()
+    );
+    let workdir = errors_of(
+        r#"{ agents: { defaults: { sandbox: { docker: { workdir: "/home/sandbox", binds: ["/srv/data:/home/sandbox"] } } } } }"#,
+    );
+    assert_eq!(workdir.len(), 1, "{workdir:?}");
 }

@@ -616,3 +616,54 @@ async fn a_bind_that_reaches_a_blocked_path_through_a_symlink_is_refused_before_
     assert_eq!(out.stdout_text(), "hi");
     cleanup(&manager, prefix).await;
 }
+
+/// A remote engine through `DOCKER_HOST=tcp://...`: the daemon here listens only on its socket,
+/// so a TCP relay in front of it stands in for another machine. Sandboxes are made and used
+/// through it exactly as locally.
+#[tokio::test]
+async fn a_remote_engine_over_tcp_runs_sandboxes() {
+    let prefix = "oc-test-tcp-";
+    // Also builds the test image and clears leftovers, through the local socket.
+    let local = manager(prefix).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let relayed = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = relayed.clone();
+    let relay = tokio::spawn(async move {
+        loop {
+            let Ok((mut tcp, _)) = listener.accept().await else {
+                return;
+            };
+            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            tokio::spawn(async move {
+                let mut unix = tokio::net::UnixStream::connect(openclaw_sandbox::endpoint::DEFAULT_SOCKET)
+                    .await
+                    .unwrap();
+                let _ = tokio::io::copy_bidirectional(&mut tcp, &mut unix).await;
+            });
+        }
+    });
+    let env = BTreeMap::from([("DOCKER_HOST".to_string(), format!("tcp://127.0.0.1:{port}"))]);
+    let engine = Engine::connect_with_env(&env, None).await.unwrap();
+    assert!(!engine.endpoint().is_local());
+    assert_eq!(engine.api_version(), local.engine().api_version());
+    let remote = SandboxManager::new(engine);
+    let ws = Workspace::new();
+    let spec = ws.spec(prefix, "remote", json!({"docker": {"user": TEST_USER}}));
+    let out = run(&remote, &spec, ExecRequest::new(["id", "-u"])).await;
+    assert_eq!(out.stdout_text().trim(), "1000");
+    assert!(
+        relayed.load(std::sync::atomic::Ordering::Relaxed) > 0,
+        "nothing went over TCP"
+    );
+    let names: Vec<String> = remote
+        .list(Some(prefix))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| i.name)
+        .collect();
+    assert_eq!(names, vec![spec.container_name.clone()]);
+    relay.abort();
+    cleanup(&local, prefix).await;
+}

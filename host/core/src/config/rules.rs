@@ -778,6 +778,23 @@ fn sandbox_rules(path: &JsonPath, sandbox: &SandboxConfig, issues: &mut Vec<Issu
             );
             continue;
         }
+        let target = target.unwrap_or_default().trim_end_matches('/');
+        let reserved = ["/workspace", "/agent"]
+            .iter()
+            .chain(docker.workdir.as_deref().map(|w| w.trim_end_matches('/')).iter())
+            .any(|r| !r.is_empty() && (target == *r || target.starts_with(&format!("{r}/"))));
+        if reserved && docker.dangerously_allow_reserved_container_targets != Some(true) {
+            issues.push(
+                Issue::error(
+                    IssueKind::Unsafe,
+                    bind_path.clone(),
+                    format!("bind target {target} shadows the sandbox workspace (/workspace, /agent or the workdir)"),
+                )
+                .with_hint(
+                    "mount it elsewhere (e.g. /data); dangerouslyAllowReservedContainerTargets exists for break-glass only",
+                ),
+            );
+        }
         if bind_source_blocked(source) {
             issues.push(
                 Issue::error(
