@@ -46,7 +46,11 @@ fn start_gateway(home: &std::path::Path) -> (Killed, u16) {
         .env("OPENCLAW_DISABLE_BONJOUR", "1")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        // Kept, so a gateway that dies under load says why (`BENCH_GATEWAY_STDERR=path`).
+        .stderr(match std::env::var_os("BENCH_GATEWAY_STDERR") {
+            Some(path) => Stdio::from(std::fs::File::create(path).unwrap()),
+            None => Stdio::null(),
+        })
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();

@@ -57,7 +57,7 @@ impl Engine {
                 )
             }
         }
-        .map_err(|e| unreachable(e.to_string()))?;
+        .map_err(|e| unreachable(with_causes(&e)))?;
         let negotiated = tokio::time::timeout(CONNECT_TIMEOUT, async {
             let docker = client.negotiate_version().await?;
             docker.ping().await?;
@@ -65,7 +65,7 @@ impl Engine {
         })
         .await
         .map_err(|_| unreachable(format!("no answer within {CONNECT_TIMEOUT:?}")))?
-        .map_err(|e| unreachable(e.to_string()))?;
+        .map_err(|e| unreachable(with_causes(&e)))?;
         Ok(Self {
             docker: negotiated,
             endpoint,
@@ -90,6 +90,22 @@ impl Engine {
     pub fn docker(&self) -> &Docker {
         &self.docker
     }
+}
+
+/// bollard says only "client error (Connect)" when the connection fails; the reason (refused,
+/// an unknown issuer, a certificate the engine would not take) is further down the source chain.
+fn with_causes(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// 404 from the engine: the named object does not exist.

@@ -5,14 +5,16 @@
 mod support;
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::time::Duration;
 
 use openclaw_sandbox::manager::now_ms;
 use openclaw_sandbox::prune::PruneReason;
 use openclaw_sandbox::spec::PrunePolicy;
 use openclaw_sandbox::test_image::TEST_USER;
-use openclaw_sandbox::{Engine, EnsureOutcome, ExecRequest, SandboxError, SandboxManager, SandboxSpec};
+use openclaw_sandbox::{Engine, EngineEndpoint, EnsureOutcome, ExecRequest, SandboxError, SandboxManager, SandboxSpec};
 use serde_json::json;
+use support::tls::{Authority, Role, TlsRelay};
 use support::{Workspace, cleanup, manager};
 
 async fn run(manager: &SandboxManager, spec: &SandboxSpec, request: ExecRequest) -> openclaw_sandbox::ExecOutput {
@@ -665,5 +667,95 @@ async fn a_remote_engine_over_tcp_runs_sandboxes() {
         .collect();
     assert_eq!(names, vec![spec.container_name.clone()]);
     relay.abort();
+    cleanup(&local, prefix).await;
+}
+
+/// The same through mutual TLS, as in front of a daemon started with `--tlsverify`: the relay
+/// demands a client certificate its CA signed, and the client checks the relay against `ca.pem`
+/// by the IP it dials. Both directions must be enforced, not just configured, so each is also
+/// broken once and must be turned away before anything reaches the engine.
+#[tokio::test]
+async fn a_remote_engine_over_mutual_tls_runs_sandboxes() {
+    let prefix = "oc-test-tls-";
+    let local = manager(prefix).await;
+    let pki = tempfile::tempdir().unwrap();
+    let ca = Authority::new(pki.path(), "trusted");
+    let rogue = Authority::new(pki.path(), "rogue");
+    let (server_cert, server_key) = ca.issue(pki.path(), "server", Role::Server);
+    let relay = TlsRelay::start(&server_cert, &server_key, &ca.cert).await;
+    let env_for = |cert_path: &Path| {
+        BTreeMap::from([
+            ("DOCKER_HOST".to_string(), format!("tcp://127.0.0.1:{}", relay.port)),
+            ("DOCKER_TLS_VERIFY".to_string(), "1".to_string()),
+            ("DOCKER_CERT_PATH".to_string(), cert_path.display().to_string()),
+        ])
+    };
+    let ws = Workspace::new();
+    let spec = ws.spec(prefix, "remote", json!({"docker": {"user": TEST_USER}}));
+
+    // The refusals run first, so "no container and no completed handshake" means nothing ever
+    // got through rather than "nothing more than the good client made".
+    // The reason is in the message, so an operator can tell which side refused which cert.
+    let refusals = [
+        (
+            "a client certificate from another CA",
+            ca.cert_path(pki.path(), "foreign-client", &rogue),
+            "received fatal alert",
+        ),
+        (
+            "an engine certificate that ca.pem did not sign",
+            rogue.cert_path(pki.path(), "foreign-engine", &ca),
+            "invalid peer certificate",
+        ),
+    ];
+    for (case, cert_path, reason) in refusals {
+        let refused_before = relay.refused();
+        let attempt = async {
+            let engine = Engine::connect_with_env(&env_for(&cert_path), None).await?;
+            SandboxManager::new(engine)
+                .exec(&spec, &ExecRequest::new(["id", "-u"]).timeout(Duration::from_secs(60)))
+                .await
+        };
+        let err = attempt.await.expect_err(case);
+        eprintln!("{case}: {err}");
+        assert_eq!(err.code(), "docker_unreachable", "{case}: {err}");
+        assert!(err.to_string().contains(reason), "{case}: {err}");
+        // The failure must come from the handshake, not from, say, unreadable PEM files on the
+        // client: the relay saw the attempt and turned it away (it may log it a moment after the
+        // client gave up).
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while relay.refused() == refused_before && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(relay.refused() > refused_before, "{case}: the relay saw no handshake");
+        assert_eq!(relay.handshakes(), 0, "{case}: a handshake completed");
+        assert!(
+            local.list(Some(prefix)).await.unwrap().is_empty(),
+            "{case}: a container was made"
+        );
+    }
+
+    let good = ca.cert_path(pki.path(), "good", &ca);
+    let engine = Engine::connect_with_env(&env_for(&good), None).await.unwrap();
+    assert!(matches!(engine.endpoint(), EngineEndpoint::Tls { .. }));
+    assert_eq!(engine.api_version(), local.engine().api_version());
+    let remote = SandboxManager::new(engine);
+    let out = run(&remote, &spec, ExecRequest::new(["id", "-u"])).await;
+    assert_eq!(out.stdout_text().trim(), "1000");
+    assert!(relay.handshakes() > 0, "nothing went over TLS");
+    let names: Vec<String> = remote
+        .list(Some(prefix))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| i.name)
+        .collect();
+    assert_eq!(names, vec![spec.container_name.clone()]);
+    eprintln!(
+        "mutual TLS: {} handshakes completed, {} refused",
+        relay.handshakes(),
+        relay.refused()
+    );
+    drop(relay);
     cleanup(&local, prefix).await;
 }

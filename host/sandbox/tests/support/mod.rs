@@ -3,6 +3,8 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod tls;
+
 use std::path::{Path, PathBuf};
 
 use openclaw_core::config::schema::sandbox::SandboxConfig;
