@@ -1,6 +1,7 @@
 //! The OpenClaw gateway: I/O around the pure policy in `openclaw-core`.
 
 pub mod agents;
+pub mod audit;
 pub mod channels;
 pub mod cli;
 pub mod config;

@@ -120,13 +120,16 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    /// Starts `openclaw gateway run --port 0 <extra>` and waits for its listening line; the
+    /// Starts `openclaw gateway run --port 0 <extra>` (`--port` in `extra` replaces the 0) and waits for its listening line; the
     /// exit code and stderr when it stopped first.
     pub fn try_start(sandbox: &Sandbox, extra: &[&str]) -> Result<Self, (Option<i32>, String)> {
         use std::io::{BufRead, BufReader};
         use std::process::Stdio;
         use std::time::{Duration, Instant};
-        let mut args = vec!["gateway", "run", "--port", "0"];
+        let mut args = vec!["gateway", "run"];
+        if !extra.contains(&"--port") {
+            args.extend_from_slice(&["--port", "0"]);
+        }
         args.extend_from_slice(extra);
         let mut child = sandbox
             .command(&args)

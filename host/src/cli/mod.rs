@@ -13,6 +13,7 @@ mod operator;
 mod pairing_cmd;
 mod plugins_cmd;
 mod sandbox_cmd;
+mod security_cmd;
 
 use std::process::ExitCode;
 
@@ -56,6 +57,9 @@ enum Command {
     Plugins(plugins_cmd::PluginsCommand),
     /// Docker sandboxes: list them, explain where an agent's tools run, recreate, prune.
     Sandbox(sandbox_cmd::SandboxArgs),
+    /// Security checks: `security audit [--deep] [--fix] [--json] [--fail-on LEVEL]`.
+    #[command(subcommand)]
+    Security(security_cmd::SecurityCommand),
     /// Print the version.
     Version {
         /// Print JSON.
@@ -94,6 +98,7 @@ pub fn main() -> ExitCode {
         Command::Pairing(args) => pairing_cmd::run(&ctx, args),
         Command::Plugins(command) => plugins_cmd::run(&ctx, command),
         Command::Sandbox(args) => sandbox_cmd::run(&ctx, args),
+        Command::Security(command) => security_cmd::run(&ctx, command),
         Command::Version { json } => {
             if json {
                 output::print_json(&serde_json::json!({

@@ -104,6 +104,12 @@ pub fn read_capped(path: &Path, cap: u64) -> std::io::Result<String> {
 /// Loads the config at `paths.config_path`. A missing file at the default location means
 /// defaults; a missing file named by `OPENCLAW_CONFIG_PATH` is an error (probably a typo).
 pub fn load(paths: &StatePaths, env: &Env) -> Result<Loaded, LoadFailure> {
+    load_with(paths, env, UnsetVariables::Refuse)
+}
+
+/// [`load`], choosing what an unset `${VAR}` means (the audit reports those as diagnostics and
+/// checks the rest).
+pub fn load_with(paths: &StatePaths, env: &Env, unset: UnsetVariables) -> Result<Loaded, LoadFailure> {
     let path = &paths.config_path;
     let explicit = env.get("OPENCLAW_CONFIG_PATH").is_some();
     let text = match read_capped(path, MAX_CONFIG_BYTES) {
@@ -129,14 +135,14 @@ pub fn load(paths: &StatePaths, env: &Env) -> Result<Loaded, LoadFailure> {
         }
     };
     match text {
-        Some(text) => load_text(&text, path, env),
+        Some(text) => load_text_with(&text, path, env, unset),
         None => Ok(from_document(
             Value::Object(Default::default()),
             Origin::Defaults(path.clone()),
             Vec::new(),
             Vec::new(),
             env,
-            UnsetVariables::Refuse,
+            unset,
         )),
     }
 }

@@ -1,5 +1,7 @@
-//! Security policy that is pure data in, data out: redaction and the scrubbing of known secret values now; audit rules and fixes later.
+//! Security policy that is pure data in, data out: redaction, the scrubbing of known secret
+//! values, and the security audit's rules and fixes.
 
+pub mod audit;
 pub mod redact;
 pub mod scrub;
 pub mod text;

@@ -15,6 +15,7 @@ pub mod models;
 pub mod plugins;
 pub mod sandbox;
 pub mod secrets;
+pub mod security;
 pub mod session;
 pub mod tools;
 
@@ -140,6 +141,8 @@ pub struct Config {
     pub secrets: Option<SecretsConfig>,
     pub commands: Option<CommandsConfig>,
     pub hooks: Option<HooksConfig>,
+    /// `security.audit.suppressions` (and OpenClaw's other `security` keys, kept verbatim).
+    pub security: Option<security::SecurityConfig>,
     pub messages: Option<MessagesConfig>,
     pub env: Option<EnvConfig>,
     /// Model-provider auth profiles (not the gateway's auth, which is `gateway.auth`).
@@ -175,7 +178,6 @@ pub const COMPAT_SECTIONS: &[&str] = &[
     "surfaces",
     "proxy",
     "accessGroups",
-    "security",
     "telemetry",
     "tts",
     "transcripts",
