@@ -486,3 +486,212 @@ fn deep_probe_checks_the_running_gateway_refuses_strangers_and_listens_where_con
     );
     drop(gateway);
 }
+
+fn secrets_audit(home: &Sandbox, extra: &[&str]) -> (Option<i32>, Value) {
+    let mut args = vec!["secrets", "audit", "--json"];
+    args.extend_from_slice(extra);
+    let run = home.run(&args);
+    (run.code, run.json())
+}
+
+fn codes_at(report: &Value) -> Vec<(String, String)> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["code"].as_str().unwrap().to_string(),
+                f["jsonPath"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn secrets_audit_finds_plaintext_unresolved_shadowed_and_residue_with_openclaw_exit_codes() {
+    let home = Sandbox::new();
+    home.write_config(
+        r#"{
+          gateway: {mode: "local", auth: {mode: "token", token: "0123456789abcdef0123456789abcdef"}},
+          secrets: {providers: {vault: {source: "exec", command: "/usr/bin/true"}}},
+          models: {providers: {
+            anthropic: {api: "anthropic-messages", baseUrl: "https://api.anthropic.com", apiKey: {source: "env", id: "ANTHROPIC_API_KEY"}},
+            openai: {api: "openai-completions", baseUrl: "https://api.openai.com/v1", apiKey: "${OPENAI_API_KEY}"},
+            groq: {api: "openai-completions", baseUrl: "https://api.groq.com/openai/v1", apiKey: {source: "exec", provider: "vault", id: "groq"}},
+          }},
+        }"#,
+    );
+    let agent = home.state_dir().join("agents/main/agent");
+    std::fs::create_dir_all(&agent).unwrap();
+    std::fs::write(
+        agent.join("auth-profiles.json"),
+        r#"{"profiles":{"anthropic:default":{"type":"api_key","provider":"anthropic","key":"sk-ant-plain"},"openai:me":{"type":"oauth","provider":"openai","access":"a","refresh":"r"}}}"#,
+    )
+    .unwrap();
+    std::fs::write(agent.join("auth.json"), r#"{"anthropic":{"api_key":"sk-ant-legacy"}}"#).unwrap();
+    std::fs::write(
+        home.state_dir().join(".env"),
+        "OPENAI_API_KEY=sk-plain\nLOG_LEVEL=debug\n",
+    )
+    .unwrap();
+
+    // Unset variables: the references do not resolve, exit 2.
+    let (code, report) = secrets_audit(&home, &[]);
+    assert_eq!(code, Some(2), "{report}");
+    assert_eq!(report["status"], "unresolved");
+    let found = codes_at(&report);
+    for want in [
+        ("PLAINTEXT_FOUND", "gateway.auth.token"),
+        ("REF_UNRESOLVED", "models.providers.openai.apiKey"),
+        ("REF_UNRESOLVED", "models.providers.anthropic.apiKey"),
+        ("PLAINTEXT_FOUND", "profiles.anthropic:default.key"),
+        ("REF_SHADOWED", "profiles.anthropic:default.key"),
+        ("LEGACY_RESIDUE", "profiles.openai:me"),
+        ("LEGACY_RESIDUE", "anthropic"),
+        ("PLAINTEXT_FOUND", "$env.OPENAI_API_KEY"),
+    ] {
+        assert!(
+            found.contains(&(want.0.to_string(), want.1.to_string())),
+            "{want:?} missing: {found:?}"
+        );
+    }
+    assert!(!found.iter().any(|(_, p)| p == "$env.LOG_LEVEL"));
+    assert_eq!(report["resolution"]["skippedExecRefs"], 1, "{report}");
+    assert_eq!(report["resolution"]["resolvabilityComplete"], false);
+    assert_eq!(report["filesScanned"].as_array().unwrap().len(), 4, "{report}");
+    // No secret value is ever printed.
+    let text = report.to_string();
+    for secret in [
+        "0123456789abcdef0123456789abcdef",
+        "sk-ant-plain",
+        "sk-ant-legacy",
+        "sk-plain",
+    ] {
+        assert!(!text.contains(secret), "{secret} printed");
+    }
+
+    // With the variables set, only findings remain: exit 0, and 1 under --check.
+    let home = home.env("ANTHROPIC_API_KEY", "a-key").env("OPENAI_API_KEY", "o-key");
+    let (code, report) = secrets_audit(&home, &[]);
+    assert_eq!(code, Some(0), "{report}");
+    assert_eq!(report["status"], "findings");
+    assert_eq!(secrets_audit(&home, &["--check"]).0, Some(1));
+
+    // A broken store is an unresolved finding, not a crash.
+    std::fs::write(agent.join("auth-profiles.json"), "{not json").unwrap();
+    let (code, report) = secrets_audit(&home, &[]);
+    assert_eq!(code, Some(2), "{report}");
+
+    // Clean: references only, nothing in the stores.
+    let clean = Sandbox::new().env("GW_TOKEN", "0123456789abcdef0123456789abcdef");
+    clean.write_config(r#"{gateway: {mode: "local", auth: {mode: "token", token: "${GW_TOKEN}"}}}"#);
+    let (code, report) = secrets_audit(&clean, &["--check"]);
+    assert_eq!(code, Some(0), "{report}");
+    assert_eq!(report["status"], "clean");
+    assert_eq!(report["resolution"]["refsChecked"], 0);
+}
+
+#[test]
+fn secrets_apply_writes_references_scrubs_residues_and_refuses_bad_plans() {
+    let home = Sandbox::new().env("OPENAI_API_KEY", "sk-old-plaintext");
+    home.write_config(
+        r#"{
+          gateway: {mode: "local", auth: {mode: "token", token: "0123456789abcdef0123456789abcdef"}},
+          models: {providers: {openai: {api: "openai-completions", baseUrl: "https://api.openai.com/v1", apiKey: "sk-old-plaintext"}}},
+        }"#,
+    );
+    let agent = home.state_dir().join("agents/main/agent");
+    std::fs::create_dir_all(&agent).unwrap();
+    std::fs::write(
+        agent.join("auth-profiles.json"),
+        r#"{"profiles":{"openai:default":{"type":"api_key","provider":"openai","key":"sk-old-plaintext"},"anthropic:default":{"type":"api_key","provider":"anthropic","key":"sk-ant"}}}"#,
+    )
+    .unwrap();
+    std::fs::write(agent.join("auth.json"), r#"{"openai":{"api_key":"sk-old-plaintext"}}"#).unwrap();
+    // The variable the new reference reads stays; a copy under another name is scrubbed.
+    std::fs::write(
+        home.state_dir().join(".env"),
+        "OPENAI_API_KEY=sk-old-plaintext\nOLD_OPENAI=sk-old-plaintext\nLOG=1\n",
+    )
+    .unwrap();
+    let plan = home.dir.path().join("plan.json");
+    std::fs::write(
+        &plan,
+        json!({
+            "version": 1, "protocolVersion": 1, "generatedAt": "2026-12-02T00:00:00Z", "generatedBy": "manual",
+            "targets": [{"type": "models.providers.apiKey", "path": "models.providers.openai.apiKey",
+                         "ref": {"source": "env", "provider": "default", "id": "OPENAI_API_KEY"}, "providerId": "openai"}],
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let before = home.read_config();
+    let dry = home.run(&[
+        "secrets",
+        "apply",
+        "--from",
+        plan.to_str().unwrap(),
+        "--dry-run",
+        "--json",
+    ]);
+    assert_eq!(dry.code, Some(0), "{}", dry.stdout);
+    assert_eq!(dry.json()["dryRun"], true);
+    assert_eq!(home.read_config(), before, "a dry run wrote the config");
+
+    let (_, audit_before) = secrets_audit(&home, &[]);
+    assert!(
+        audit_before["summary"]["plaintextCount"].as_u64().unwrap() >= 3,
+        "{audit_before}"
+    );
+    let run = home.run(&["secrets", "apply", "--from", plan.to_str().unwrap(), "--json"]);
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    let config: Value = json5::from_str(&home.read_config()).unwrap();
+    assert_eq!(
+        config["models"]["providers"]["openai"]["apiKey"],
+        json!({"source": "env", "provider": "default", "id": "OPENAI_API_KEY"})
+    );
+    assert!(home.state_dir().join("openclaw.json.bak").exists());
+    let profiles = std::fs::read_to_string(agent.join("auth-profiles.json")).unwrap();
+    assert!(
+        !profiles.contains("sk-old-plaintext") && profiles.contains("anthropic:default"),
+        "{profiles}"
+    );
+    assert!(
+        !std::fs::read_to_string(agent.join("auth.json"))
+            .unwrap()
+            .contains("sk-old")
+    );
+    assert_eq!(
+        std::fs::read_to_string(home.state_dir().join(".env")).unwrap(),
+        "OPENAI_API_KEY=sk-old-plaintext\nLOG=1\n"
+    );
+    let (code, after) = secrets_audit(&home, &[]);
+    assert_eq!(code, Some(0), "{after}");
+    let plain: Vec<(String, String)> = codes_at(&after)
+        .into_iter()
+        .filter(|(c, _)| c == "PLAINTEXT_FOUND")
+        .collect();
+    assert!(!plain.iter().any(|(_, p)| p.contains("openai")), "{plain:?}");
+
+    // Bad plans change nothing and say why.
+    for (bad, want) in [
+        (
+            json!({"version": 1, "protocolVersion": 1, "targets": [{"type": "models.providers.apiKey", "path": "gateway.auth.token", "ref": {"source": "env", "id": "X"}}]}),
+            "not a models.providers.apiKey target",
+        ),
+        (json!({"version": 2, "protocolVersion": 1, "targets": []}), "version"),
+        (
+            json!({"version": 1, "protocolVersion": 1, "targets": [{"type": "models.providers.apiKey", "path": "models.providers.openai.apiKey", "ref": {"source": "exec", "provider": "vault", "id": "openai"}}],
+                "providerUpserts": {"vault": {"source": "exec", "command": "/usr/bin/true"}}}),
+            "--allow-exec",
+        ),
+    ] {
+        std::fs::write(&plan, bad.to_string()).unwrap();
+        let config_before = home.read_config();
+        let run = home.run(&["secrets", "apply", "--from", plan.to_str().unwrap(), "--json"]);
+        assert_eq!(run.code, Some(1), "{}", run.stdout);
+        assert!(run.stdout.contains(want), "{want}: {}", run.stdout);
+        assert_eq!(home.read_config(), config_before);
+    }
+}

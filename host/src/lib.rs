@@ -15,9 +15,11 @@ mod layering;
 pub mod logging;
 pub mod output;
 pub mod plugins;
+pub mod running;
 pub mod sandboxes;
 pub mod secrets;
 pub mod sessions;
+pub mod status;
 pub mod tools;
 /// The state directory lives in its own crate so the plugin runtime can share it.
 pub use openclaw_state as state;

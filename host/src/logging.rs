@@ -6,6 +6,7 @@
 //! JSON escaping changed its shape. Writing a log line never fails the program.
 
 pub mod setup;
+pub mod tail;
 
 use std::fmt::Write as _;
 use std::fs::{self, File, OpenOptions};

@@ -1,6 +1,8 @@
 //! Printing reports: issues for people, and the same data as JSON.
 
 use openclaw_core::config::issue::{Issue, Severity};
+use openclaw_core::security::redact::Redactor;
+use openclaw_core::security::text::neutralize_controls;
 use serde_json::{Value, json};
 
 /// Prints one JSON document (2-space indent, like OpenClaw).
@@ -8,6 +10,45 @@ pub fn print_json(value: &Value) {
     match serde_json::to_string_pretty(value) {
         Ok(text) => println!("{text}"),
         Err(e) => eprintln!("error: cannot print JSON: {e}"),
+    }
+}
+
+/// Masks every string in `value` (values only: key names are ours and never secret).
+fn redact_strings(value: &mut Value, redactor: &Redactor) {
+    match value {
+        Value::String(s) => {
+            if let std::borrow::Cow::Owned(masked) = redactor.redact(s) {
+                *s = masked;
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| redact_strings(v, redactor)),
+        Value::Object(map) => map.values_mut().for_each(|v| redact_strings(v, redactor)),
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
+}
+
+/// Prints one JSON document meant to be shared (reports, incident output): every string masked,
+/// then the whole text masked once more (a secret in a field named like one, `"token": "..."`),
+/// as long as it stays JSON.
+pub fn print_json_redacted(value: &Value, redactor: &Redactor) {
+    let mut value = value.clone();
+    redact_strings(&mut value, redactor);
+    let Ok(text) = serde_json::to_string_pretty(&value) else {
+        print_json(&value);
+        return;
+    };
+    let masked = redactor.redact(&text);
+    if serde_json::from_str::<Value>(&masked).is_ok() {
+        println!("{masked}");
+    } else {
+        print_json(&value);
+    }
+}
+
+/// Prints text meant to be shared: masked, every line's control characters made visible.
+pub fn print_text_redacted(text: &str, redactor: &Redactor) {
+    for line in redactor.redact(text).lines() {
+        println!("{}", neutralize_controls(line));
     }
 }
 

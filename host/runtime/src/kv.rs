@@ -200,9 +200,78 @@ impl KvStore {
     }
 }
 
+/// The key a store file holds, read from its first bytes (the value is not read).
+fn key_of_file(path: &Path) -> Option<String> {
+    use std::io::Read;
+    let meta = fs::symlink_metadata(path).ok()?;
+    if !meta.is_file() {
+        return None;
+    }
+    let mut head = Vec::with_capacity(4 + MAX_KEY_BYTES);
+    fs::File::open(path)
+        .ok()?
+        .take((4 + MAX_KEY_BYTES) as u64)
+        .read_to_end(&mut head)
+        .ok()?;
+    let len = u32::from_be_bytes(head.get(..4)?.try_into().ok()?) as usize;
+    let key = std::str::from_utf8(head.get(4..4 + len)?).ok()?.to_string();
+    (path.file_name()?.to_str()? == file_name(&key)).then_some(key)
+}
+
+/// Removes the keys `select` picks from the store in `dir` while no store has it open (the
+/// gateway is stopped): what `openclaw channels logout` uses to forget an account's state.
+/// Returns the keys removed, sorted. A missing directory holds no keys; files that are not keys
+/// of this store are left alone.
+pub fn remove_at_rest(dir: &Path, select: impl Fn(&str) -> bool) -> Result<Vec<String>, KvError> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(KvError::Io(format!("reading {}: {e}", dir.display()))),
+    };
+    let mut removed = Vec::new();
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let path = entry.path();
+        let Some(key) = key_of_file(&path) else { continue };
+        if !select(&key) {
+            continue;
+        }
+        match fs::remove_file(&path) {
+            Ok(()) => removed.push(key),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(KvError::Io(format!("removing {}: {e}", path.display()))),
+        }
+    }
+    removed.sort();
+    Ok(removed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn keys_are_removed_at_rest_and_the_rest_stays() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("kv");
+        assert_eq!(remove_at_rest(&dir, |_| true).unwrap(), Vec::<String>::new());
+        let store = KvStore::open(&dir, 1 << 20).unwrap();
+        store.set("offset:work", b"{}".to_vec()).await.unwrap();
+        store.set("offset:home", b"{}".to_vec()).await.unwrap();
+        store.set("shared", vec![7; 4096]).await.unwrap();
+        drop(store);
+        fs::write(dir.join("not-a-key"), b"\0\0\0\x05offset:work").unwrap();
+        let removed = remove_at_rest(&dir, |k| k.ends_with(":work")).unwrap();
+        assert_eq!(removed, ["offset:work"]);
+        let reopened = KvStore::open(&dir, 1 << 20).unwrap();
+        assert_eq!(reopened.list_keys("").await, ["offset:home", "shared"]);
+        assert!(
+            dir.join("not-a-key").exists(),
+            "a file that is not a key of the store stays"
+        );
+    }
 
     #[tokio::test]
     async fn persists_and_enforces_quota() {

@@ -44,11 +44,16 @@ pub struct RuntimeOptions {
 }
 
 impl RuntimeOptions {
+    /// Where plugins' key-value stores live under an OpenClaw state directory: `plugins/data`.
+    pub fn data_dir_under(state_dir: &Path) -> PathBuf {
+        state_dir.join("plugins").join("data")
+    }
+
     /// The layout under an OpenClaw state directory: `plugins/cache` and `plugins/data`.
     pub fn under_state_dir(state_dir: &Path) -> Self {
         Self {
             cache_dir: Some(CacheDir::under_state_dir(state_dir).path().to_path_buf()),
-            data_dir: state_dir.join("plugins").join("data"),
+            data_dir: Self::data_dir_under(state_dir),
             engine: EngineOptions::default(),
             resolver: Arc::new(SystemResolver),
             sandbox: None,

@@ -2,6 +2,7 @@
 //! runs the pure checks in `openclaw_core::security::audit`, and carries out `--fix`.
 
 pub mod probe;
+pub mod secrets;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -14,7 +14,7 @@ use openclaw_core::security::audit::tools::agent_sandbox_modes;
 use openclaw_core::security::audit::{DeepFacts, ProbeOutcome};
 
 use crate::context::Context;
-use crate::gateway::runfile;
+use crate::running;
 
 const TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -60,14 +60,14 @@ fn expected_address(ctx: &Context, config: &Config) -> Option<String> {
 
 pub fn gateway(ctx: &Context, config: &Config) -> ProbeOutcome {
     let expected = expected_address(ctx, config);
-    let Some(info) = runfile::read(&runfile::path(&ctx.paths)) else {
+    let Some(info) = running::read(&running::path(&ctx.paths)) else {
         return ProbeOutcome {
             attempted: false,
             url: None,
             ok: false,
             error: Some(format!(
                 "no running gateway found ({} is missing); start it with `openclaw gateway run`",
-                runfile::path(&ctx.paths).display()
+                running::path(&ctx.paths).display()
             )),
             unauthenticated_status: None,
             listening: None,

@@ -1,7 +1,5 @@
 //! `openclaw gateway run | status | stop`.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
@@ -10,9 +8,8 @@ use serde_json::json;
 use crate::context::Context;
 use crate::exit::{EXIT_FAILED, EXIT_OK};
 use crate::gateway::run::{self, RunOptions};
-use crate::gateway::runfile;
 use crate::output::{fail, print_json};
-use crate::state::StateLock;
+use crate::running::{self, probe_health};
 
 /// `openclaw gateway` alone runs the gateway, as in OpenClaw.
 #[derive(Debug, Args)]
@@ -76,47 +73,12 @@ pub fn run(ctx: &Context, args: GatewayArgs) -> u8 {
     }
 }
 
-/// The pid of the running gateway, if one holds the state directory's lock.
 fn running_pid(ctx: &Context) -> Option<u32> {
-    let lock_path = ctx.paths.gateway_lock_path();
-    if !lock_path.exists() {
-        return None;
-    }
-    match StateLock::acquire(&lock_path, &ctx.paths.state_dir) {
-        // We got the lock: nobody holds it. Dropping it releases it again.
-        Ok(_) => None,
-        Err(_) => std::fs::read_to_string(&lock_path).ok()?.trim().parse().ok(),
-    }
-}
-
-/// `GET /health` over plain HTTP/1.1 with a short timeout.
-fn probe_health(host: &str, port: u16) -> Result<bool, String> {
-    let ip: std::net::IpAddr = host.parse().map_err(|e| format!("{e}"))?;
-    let ip = if ip.is_unspecified() {
-        std::net::IpAddr::from([127, 0, 0, 1])
-    } else {
-        ip
-    };
-    let addr = SocketAddr::new(ip, port);
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).map_err(|e| e.to_string())?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(2)))
-        .map_err(|e| e.to_string())?;
-    write!(
-        stream,
-        "GET /health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .map_err(|e| e.to_string())?;
-    let mut response = String::new();
-    stream
-        .take(64 * 1024)
-        .read_to_string(&mut response)
-        .map_err(|e| e.to_string())?;
-    Ok(response.starts_with("HTTP/1.1 200"))
+    running::running_pid(&ctx.paths)
 }
 
 fn status(ctx: &Context, args: StatusArgs) -> u8 {
-    let info = runfile::read(&runfile::path(&ctx.paths));
+    let info = running::read(&running::path(&ctx.paths));
     let Some(pid) = running_pid(ctx) else {
         if args.json {
             print_json(&json!({"running": false, "stateDir": ctx.paths.state_dir}));

@@ -2,18 +2,23 @@
 //!
 //! Exit codes ([`crate::exit`]): 0 success, 1 invalid config or failed check, 2 usage error (clap's own code for
 //! bad arguments). Every command that reports takes `--json` and then prints exactly one JSON
-//! document on stdout, whatever the outcome.
+//! document on stdout, whatever the outcome; the one exception is `logs --json`, which prints
+//! line-delimited JSON (one object per log line) as OpenClaw's does.
 
 mod agent_cmd;
 mod approvals_cmd;
+mod channels_cmd;
 mod config_cmd;
 mod doctor;
 mod gateway_cmd;
+mod logs_cmd;
 mod operator;
 mod pairing_cmd;
 mod plugins_cmd;
 mod sandbox_cmd;
+mod secrets_cmd;
 mod security_cmd;
+mod status_cmd;
 
 use std::process::ExitCode;
 
@@ -43,6 +48,9 @@ enum Command {
     Agent(agent_cmd::AgentArgs),
     /// Answer exec approvals the running gateway waits for.
     Approvals(approvals_cmd::ApprovalsArgs),
+    /// Channels: `channels logout --channel <c> [--account <a>]` (incident containment).
+    #[command(subcommand)]
+    Channels(channels_cmd::ChannelsCommand),
     /// Read, check and change the config (~/.openclaw/openclaw.json, or $OPENCLAW_CONFIG_PATH).
     #[command(subcommand)]
     Config(config_cmd::ConfigCommand),
@@ -50,6 +58,8 @@ enum Command {
     Doctor(doctor::DoctorArgs),
     /// Run (the default), inspect and stop the gateway server (HTTP and WebSocket on one port).
     Gateway(gateway_cmd::GatewayArgs),
+    /// The end of the gateway's file log, redacted (`--json`: one JSON object per line).
+    Logs(logs_cmd::LogsArgs),
     /// DM pairing: list the codes strangers were given, approve one.
     Pairing(pairing_cmd::PairingArgs),
     /// Install, inspect and manage WebAssembly plugins.
@@ -57,9 +67,14 @@ enum Command {
     Plugins(plugins_cmd::PluginsCommand),
     /// Docker sandboxes: list them, explain where an agent's tools run, recreate, prune.
     Sandbox(sandbox_cmd::SandboxArgs),
+    /// Secrets: `secrets audit [--check]`, `secrets apply --from PLAN [--dry-run]`.
+    #[command(subcommand)]
+    Secrets(secrets_cmd::SecretsCommand),
     /// Security checks: `security audit [--deep] [--fix] [--json] [--fail-on LEVEL]`.
     #[command(subcommand)]
     Security(security_cmd::SecurityCommand),
+    /// A pasteable diagnosis (`--all` for every detail); secrets are never shown.
+    Status(status_cmd::StatusArgs),
     /// Print the version.
     Version {
         /// Print JSON.
@@ -92,13 +107,17 @@ pub fn main() -> ExitCode {
     let code = match cli.command {
         Command::Agent(args) => agent_cmd::run(&ctx, args),
         Command::Approvals(args) => approvals_cmd::run(&ctx, args),
+        Command::Channels(command) => channels_cmd::run(&ctx, command),
         Command::Config(command) => config_cmd::run(&ctx, command),
         Command::Doctor(args) => doctor::run(&ctx, args),
         Command::Gateway(command) => gateway_cmd::run(&ctx, command),
+        Command::Logs(args) => logs_cmd::run(&ctx, args),
         Command::Pairing(args) => pairing_cmd::run(&ctx, args),
         Command::Plugins(command) => plugins_cmd::run(&ctx, command),
         Command::Sandbox(args) => sandbox_cmd::run(&ctx, args),
+        Command::Secrets(command) => secrets_cmd::run(&ctx, command),
         Command::Security(command) => security_cmd::run(&ctx, command),
+        Command::Status(args) => status_cmd::run(&ctx, args),
         Command::Version { json } => {
             if json {
                 output::print_json(&serde_json::json!({

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::context::Context;
-use crate::gateway::runfile;
+use crate::running;
 use crate::secrets;
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -38,7 +38,7 @@ impl Target {
         let url = match url {
             Some(url) => url,
             None => {
-                let info = runfile::read(&runfile::path(&ctx.paths)).ok_or_else(|| {
+                let info = running::read(&running::path(&ctx.paths)).ok_or_else(|| {
                     "no gateway is running for this state directory; start one with `openclaw gateway` (or pass --url)".to_string()
                 })?;
                 let host = match info.host.parse::<std::net::IpAddr>() {

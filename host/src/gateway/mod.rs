@@ -11,7 +11,6 @@ pub mod methods;
 pub mod openai;
 pub mod pairing;
 pub mod run;
-pub mod runfile;
 pub mod serve;
 pub mod token;
 pub mod ws;

@@ -18,7 +18,6 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 
 use super::guard::Guard;
-use super::runfile::{self, RunInfo};
 use super::token::new_token;
 use super::{Gateway, GatewayParts};
 use crate::config::{self, edit};
@@ -27,6 +26,7 @@ use crate::exit::{EXIT_CONFIG, EXIT_FAILED, EXIT_OK, EXIT_USAGE};
 use crate::logging::setup::init_logging_gateway;
 use crate::output::print_issues;
 use crate::plugins::serving::Plugins;
+use crate::running::{self, RunInfo};
 use crate::secrets::{self, ResolvedSecrets};
 use crate::state::StateLock;
 use crate::state::ids::sha256_hex;
@@ -458,7 +458,7 @@ async fn serve(ctx: &Context, checked: Checked) -> u8 {
         tick_interval: env_duration_ms(ctx, "OPENCLAW_TICK_INTERVAL_MS", Duration::from_secs(30)),
         shutdown: shutdown_rx.clone(),
     });
-    let run_path = runfile::path(&ctx.paths);
+    let run_path = running::path(&ctx.paths);
     let info = RunInfo {
         pid: std::process::id(),
         host: plan.bind.ip.to_string(),
@@ -467,7 +467,7 @@ async fn serve(ctx: &Context, checked: Checked) -> u8 {
         started_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         version: env!("CARGO_PKG_VERSION").into(),
     };
-    if let Err(e) = runfile::write(&run_path, &info) {
+    if let Err(e) = running::write(&run_path, &info) {
         tracing::warn!("could not write {}: {e}", run_path.display());
     }
     let announcement = super::mdns::announce(&config, &ctx.env, local.port());

@@ -4,6 +4,8 @@
 pub mod audit;
 pub mod redact;
 pub mod scrub;
+pub mod secrets_audit;
+pub mod secrets_plan;
 pub mod text;
 
 /// The `tracing` target of security events (refused authentication, refused plugin requests, a
