@@ -152,25 +152,41 @@ fn main() {
             let url = url.clone();
             let client = client.clone();
             tasks.push(tokio::spawn(async move {
+                let mut deferred = 0u64;
                 loop {
                     let next = queue.lock().unwrap().next();
                     let Some(update) = next else { break };
-                    let response = client
-                        .post(&url)
-                        .header("X-Telegram-Bot-Api-Secret-Token", HOOK_SECRET)
-                        .json(&update)
-                        .send()
-                        .await
-                        .unwrap_or_else(|e| panic!("webhook request failed: {e:?}"));
-                    assert_eq!(response.status(), 200);
-                    // Reading the body to its end is what returns the connection to the pool;
-                    // a dropped unread response closes it, and every request would connect anew.
-                    response.bytes().await.unwrap();
+                    // A 503 is the gateway's backpressure; Telegram sends the update again later.
+                    loop {
+                        let response = client
+                            .post(&url)
+                            .header("X-Telegram-Bot-Api-Secret-Token", HOOK_SECRET)
+                            .json(&update)
+                            .send()
+                            .await
+                            .unwrap_or_else(|e| panic!("webhook request failed: {e:?}"));
+                        let status = response.status();
+                        // Reading the body to its end is what returns the connection to the
+                        // pool; a dropped unread response closes it.
+                        let body = response.bytes().await.unwrap();
+                        if status == 503 {
+                            if deferred == 0 {
+                                eprintln!("first 503: {}", String::from_utf8_lossy(&body));
+                            }
+                            deferred += 1;
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            continue;
+                        }
+                        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+                        break;
+                    }
                 }
+                deferred
             }));
         }
+        let mut deferred = 0;
         for task in tasks {
-            task.await.unwrap();
+            deferred += task.await.unwrap();
         }
         let accepted = started.elapsed();
         let deadline = Instant::now() + Duration::from_secs(600);
@@ -182,7 +198,8 @@ fn main() {
         println!(
             "webhook_ingress: {total} messages from {senders} senders, {clients} concurrent clients\n  \
              accepted (verified, parsed, fsynced in the journal): {:>7.0} messages/s ({:.2} s)\n  \
-             answered (access, routing, turn, transcript, reply sent): {:>7.0} messages/s ({:.2} s)",
+             answered (access, routing, turn, transcript, reply sent): {:>7.0} messages/s ({:.2} s)\n  \
+             deferred with 503 (backpressure, sent again): {deferred}",
             total as f64 / accepted.as_secs_f64(),
             accepted.as_secs_f64(),
             total as f64 / answered.as_secs_f64(),
