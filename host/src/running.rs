@@ -53,30 +53,39 @@ pub fn running_pid(paths: &StatePaths) -> Option<u32> {
     }
 }
 
-/// `GET /health` over plain HTTP/1.1 with a short timeout: `Ok(true)` when it answers 200.
-pub fn probe_health(host: &str, port: u16) -> Result<bool, String> {
+/// The address to reach a gateway that recorded `host` (an unspecified bind is reached on
+/// loopback).
+pub fn local_addr(host: &str, port: u16) -> Result<SocketAddr, String> {
     let ip: std::net::IpAddr = host.parse().map_err(|e| format!("{e}"))?;
     let ip = if ip.is_unspecified() {
         std::net::IpAddr::from([127, 0, 0, 1])
     } else {
         ip
     };
-    let addr = SocketAddr::new(ip, port);
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).map_err(|e| e.to_string())?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(2)))
-        .map_err(|e| e.to_string())?;
-    write!(
-        stream,
-        "GET /health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .map_err(|e| e.to_string())?;
-    let mut response = String::new();
-    stream
-        .take(64 * 1024)
-        .read_to_string(&mut response)
-        .map_err(|e| e.to_string())?;
-    Ok(response.starts_with("HTTP/1.1 200"))
+    Ok(SocketAddr::new(ip, port))
+}
+
+/// Sends one HTTP/1.1 `request` and returns the response's status code.
+pub fn http_status(addr: SocketAddr, request: &str, timeout: Duration) -> Result<u16, String> {
+    let mut stream = TcpStream::connect_timeout(&addr, timeout).map_err(|e| format!("connect {addr}: {e}"))?;
+    stream.set_read_timeout(Some(timeout)).map_err(|e| e.to_string())?;
+    stream.set_write_timeout(Some(timeout)).map_err(|e| e.to_string())?;
+    stream.write_all(request.as_bytes()).map_err(|e| e.to_string())?;
+    let mut head = Vec::with_capacity(64);
+    stream.take(64).read_to_end(&mut head).map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&head);
+    text.strip_prefix("HTTP/1.1 ")
+        .or_else(|| text.strip_prefix("HTTP/1.0 "))
+        .and_then(|rest| rest.get(..3))
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| format!("{addr} did not answer HTTP"))
+}
+
+/// `GET /health` over plain HTTP/1.1 with a short timeout: `Ok(true)` when it answers 200.
+pub fn probe_health(host: &str, port: u16) -> Result<bool, String> {
+    let addr = local_addr(host, port)?;
+    let request = format!("GET /health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    Ok(http_status(addr, &request, Duration::from_secs(2))? == 200)
 }
 
 /// What a command reports about the gateway of this state directory.

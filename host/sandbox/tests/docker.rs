@@ -17,6 +17,17 @@ use serde_json::json;
 use support::tls::{Authority, Role, TlsRelay};
 use support::{Workspace, cleanup, manager};
 
+/// The names of the containers `manager` lists under `prefix`.
+async fn container_names(manager: &SandboxManager, prefix: &str) -> Vec<String> {
+    manager
+        .list(Some(prefix))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| i.name)
+        .collect()
+}
+
 async fn run(manager: &SandboxManager, spec: &SandboxSpec, request: ExecRequest) -> openclaw_sandbox::ExecOutput {
     manager
         .exec(spec, &request.timeout(Duration::from_secs(60)))
@@ -658,13 +669,7 @@ async fn a_remote_engine_over_tcp_runs_sandboxes() {
         relayed.load(std::sync::atomic::Ordering::Relaxed) > 0,
         "nothing went over TCP"
     );
-    let names: Vec<String> = remote
-        .list(Some(prefix))
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|i| i.name)
-        .collect();
+    let names = container_names(&remote, prefix).await;
     assert_eq!(names, vec![spec.container_name.clone()]);
     relay.abort();
     cleanup(&local, prefix).await;
@@ -743,13 +748,7 @@ async fn a_remote_engine_over_mutual_tls_runs_sandboxes() {
     let out = run(&remote, &spec, ExecRequest::new(["id", "-u"])).await;
     assert_eq!(out.stdout_text().trim(), "1000");
     assert!(relay.handshakes() > 0, "nothing went over TLS");
-    let names: Vec<String> = remote
-        .list(Some(prefix))
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|i| i.name)
-        .collect();
+    let names = container_names(&remote, prefix).await;
     assert_eq!(names, vec![spec.container_name.clone()]);
     eprintln!(
         "mutual TLS: {} handshakes completed, {} refused",

@@ -2,8 +2,7 @@
 //! credentials, does it listen where the config says) and the Docker engine a required sandbox
 //! would use. A failed probe is a finding, never a crash.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,29 +16,6 @@ use crate::context::Context;
 use crate::running;
 
 const TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Sends one HTTP/1.1 request and returns the status code.
-fn status(addr: SocketAddr, request: &str) -> Result<u16, String> {
-    let mut stream = TcpStream::connect_timeout(&addr, TIMEOUT).map_err(|e| format!("connect {addr}: {e}"))?;
-    stream.set_read_timeout(Some(TIMEOUT)).map_err(|e| e.to_string())?;
-    stream.set_write_timeout(Some(TIMEOUT)).map_err(|e| e.to_string())?;
-    stream.write_all(request.as_bytes()).map_err(|e| e.to_string())?;
-    let mut head = [0u8; 64];
-    let mut read = 0;
-    while read < 12 {
-        let n = stream.read(&mut head[read..]).map_err(|e| e.to_string())?;
-        if n == 0 {
-            break;
-        }
-        read += n;
-    }
-    let text = String::from_utf8_lossy(&head[..read]);
-    text.strip_prefix("HTTP/1.1 ")
-        .or_else(|| text.strip_prefix("HTTP/1.0 "))
-        .and_then(|rest| rest.get(..3))
-        .and_then(|code| code.parse().ok())
-        .ok_or_else(|| format!("{addr} did not answer HTTP"))
-}
 
 /// Where the config says the gateway listens (`host:port`), when that is a fixed address.
 fn expected_address(ctx: &Context, config: &Config) -> Option<String> {
@@ -75,11 +51,9 @@ pub fn gateway(ctx: &Context, config: &Config) -> ProbeOutcome {
         };
     };
     let listening = format!("{}:{}", info.host, info.port);
-    let ip: std::net::IpAddr = match info.host.parse() {
-        Ok(ip) if !std::net::IpAddr::is_unspecified(&ip) => ip,
-        _ => std::net::IpAddr::from([127, 0, 0, 1]),
-    };
-    let addr = SocketAddr::new(ip, info.port);
+    // A host that does not parse was written by another version; loopback is where it listens.
+    let addr =
+        running::local_addr(&info.host, info.port).unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], info.port)));
     let url = format!("http://{addr}");
     let failed = |error: String| ProbeOutcome {
         attempted: true,
@@ -90,21 +64,23 @@ pub fn gateway(ctx: &Context, config: &Config) -> ProbeOutcome {
         listening: Some(listening.clone()),
         expected: expected.clone(),
     };
-    match status(
+    match running::http_status(
         addr,
         &format!("GET /health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"),
+        TIMEOUT,
     ) {
         Ok(200) => {}
         Ok(code) => return failed(format!("GET {url}/health answered HTTP {code}")),
         Err(e) => return failed(e),
     }
     let body = r#"{"tool":"session_status","args":{}}"#;
-    let unauthenticated = status(
+    let unauthenticated = running::http_status(
         addr,
         &format!(
             "POST /tools/invoke HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
             body.len()
         ),
+        TIMEOUT,
     );
     match unauthenticated {
         Ok(code) => ProbeOutcome {

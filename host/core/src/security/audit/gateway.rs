@@ -2,27 +2,11 @@
 //! dangerous flags, the HTTP tool surface; and the `--deep` probe of the running gateway.
 
 use super::facts::{AuditInput, DeepFacts};
-use super::{Finding, Severity};
+use super::{Finding, Severity, crit_if};
 use crate::config::schema::common::SecretInput;
 use crate::config::schema::gateway::{AuthMode, BindMode, TailscaleMode};
 use crate::config::schema::{Config, MdnsMode};
-
-/// Tools `/tools/invoke` refuses unless `gateway.tools.allow` re-enables them.
-pub const HTTP_DENIED_TOOLS: &[&str] = &[
-    "exec",
-    "spawn",
-    "shell",
-    "fs_write",
-    "fs_delete",
-    "fs_move",
-    "apply_patch",
-    "sessions_spawn",
-    "sessions_send",
-    "cron",
-    "gateway",
-    "nodes",
-    "whatsapp_login",
-];
+use crate::gateway::http_tools::DEFAULT_HTTP_DENY;
 
 /// The auth facts every exposure check shares (OpenClaw's derived booleans).
 pub struct Exposure {
@@ -39,7 +23,8 @@ pub struct Exposure {
     pub resolved_password: Option<String>,
 }
 
-fn literal_or_env(input: &AuditInput<'_>, secret: Option<&SecretInput>) -> Option<String> {
+/// A secret's value when the audit can know it: a literal, or an env reference set here.
+pub(crate) fn literal_or_env(input: &AuditInput<'_>, secret: Option<&SecretInput>) -> Option<String> {
     match secret? {
         SecretInput::Literal(l) => {
             let v = l.expose().trim();
@@ -96,10 +81,6 @@ pub fn exposure(input: &AuditInput<'_>) -> Exposure {
     }
 }
 
-fn crit_if(cond: bool) -> Severity {
-    if cond { Severity::Critical } else { Severity::Warn }
-}
-
 pub fn collect(input: &AuditInput<'_>, out: &mut Vec<Finding>) {
     let x = exposure(input);
     let gateway = input.config.gateway();
@@ -120,7 +101,7 @@ pub fn collect(input: &AuditInput<'_>, out: &mut Vec<Finding>) {
         .into_iter()
         .flatten()
         .map(|t| t.trim().to_lowercase())
-        .filter(|t| HTTP_DENIED_TOOLS.contains(&t.as_str()))
+        .filter(|t| DEFAULT_HTTP_DENY.contains(&t.as_str()))
         .collect();
     if !allowed_http.is_empty() {
         out.push(

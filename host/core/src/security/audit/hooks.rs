@@ -3,26 +3,15 @@
 use serde_json::Value;
 
 use super::facts::{AuditInput, is_env_placeholder};
-use super::gateway::exposure;
-use super::{Finding, Severity};
-use crate::config::schema::common::SecretInput;
+use super::gateway::{exposure, literal_or_env};
+use super::{Finding, Severity, crit_if};
 use crate::config::schema::gateway::AuthMode;
-
-fn crit_if(cond: bool) -> Severity {
-    if cond { Severity::Critical } else { Severity::Warn }
-}
 
 pub fn collect(input: &AuditInput<'_>, out: &mut Vec<Finding>) {
     let x = exposure(input);
     let hooks = input.config.hooks.clone().unwrap_or_default();
     if hooks.enabled == Some(true) {
-        let token = match &hooks.token {
-            Some(SecretInput::Literal(l)) => Some(l.expose().trim().to_string()),
-            Some(SecretInput::Ref(r)) if r.source == crate::config::schema::SecretSource::Env => {
-                input.env(&r.id).map(str::to_string)
-            }
-            _ => None,
-        };
+        let token = literal_or_env(input, hooks.token.as_ref());
         if let Some(token) = &token {
             if token.chars().count() < 24 {
                 out.push(Finding::new(

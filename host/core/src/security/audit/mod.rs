@@ -167,6 +167,11 @@ fn dedupe(findings: &mut Vec<Finding>) {
     findings.retain(|f| seen.insert((f.check_id.clone(), f.severity, f.title.clone(), f.detail.clone())));
 }
 
+/// Critical when the condition (usually "exposed beyond loopback") holds, else a warning.
+pub(crate) fn crit_if(cond: bool) -> Severity {
+    if cond { Severity::Critical } else { Severity::Warn }
+}
+
 /// Lists at most `n` items, then how many more.
 pub(crate) fn first_n(items: &[String], n: usize) -> String {
     let mut text = items.iter().take(n).cloned().collect::<Vec<_>>().join(", ");

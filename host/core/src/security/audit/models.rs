@@ -150,11 +150,7 @@ pub fn collect(input: &AuditInput<'_>, out: &mut Vec<Finding>) {
     let mut unsafe_small = Vec::new();
     let mut safe_small = Vec::new();
     for (agent_id, mode) in agent_sandbox_modes(config) {
-        let agent = config
-            .agents()
-            .list()
-            .iter()
-            .find(|a| a.id.eq_ignore_ascii_case(&agent_id));
+        let agent = crate::tools::find_agent(config, &agent_id).map(|(_, a)| a);
         let Some(model) = agent.and_then(|a| a.model.as_ref()).or(default_model) else {
             continue;
         };

@@ -10,6 +10,7 @@ use crate::config::schema::common::ToolProfile;
 use crate::config::schema::sandbox::SandboxMode;
 use crate::config::schema::tools::{ElevatedAllowFrom, ExecConfig, ExecHost, ExecSecurity};
 use crate::tools::exec::mode_policy;
+use crate::tools::find_agent;
 use crate::tools::policy::{PolicyContext, ToolCatalog, resolve};
 
 /// Interpreters: an allowlist entry for one runs arbitrary code through `-c`/`-e`.
@@ -271,11 +272,8 @@ pub fn logging_elevated_exec(input: &AuditInput<'_>, out: &mut Vec<Finding>) {
         let strict_global = tools.exec.as_ref().and_then(|e| e.strict_inline_eval) == Some(true);
         let mut loose = Vec::new();
         for (id, agent) in &approvals.agents {
-            let strict_agent = config
-                .agents()
-                .list()
-                .iter()
-                .find(|a| a.id.eq_ignore_ascii_case(id))
+            let strict_agent = find_agent(config, id)
+                .map(|(_, a)| a)
                 .and_then(|a| a.tools.as_ref())
                 .and_then(|t| t.exec.as_ref())
                 .and_then(|e| e.strict_inline_eval);
@@ -463,11 +461,8 @@ fn reach(config: &Config) -> Vec<Reach> {
                 },
                 &catalog,
             );
-            let agent_ws_only = config
-                .agents()
-                .list()
-                .iter()
-                .find(|a| a.id.eq_ignore_ascii_case(&agent))
+            let agent_ws_only = find_agent(config, &agent)
+                .map(|(_, a)| a)
                 .and_then(|a| a.tools.as_ref())
                 .and_then(|t| t.fs.as_ref())
                 .and_then(|f| f.workspace_only);
@@ -532,8 +527,13 @@ pub fn exposure(input: &AuditInput<'_>, out: &mut Vec<Finding>) {
             .fix("Tighten dmPolicy/groupPolicy to pairing or allowlist, or set tools.exec.security=\"deny\" for agents open channels reach."),
         );
     }
+    // Open groups are open inbound paths too, so one policy resolution per agent serves both.
+    let reach = if open_inbound.is_empty() {
+        Vec::new()
+    } else {
+        reach(config)
+    };
     if !open_groups.is_empty() {
-        let reach = reach(config);
         let runtime_unguarded: Vec<String> = reach
             .iter()
             .filter(|r| r.runtime && r.sandbox != SandboxMode::All)
@@ -562,10 +562,10 @@ pub fn exposure(input: &AuditInput<'_>, out: &mut Vec<Finding>) {
         }
     }
     if !open_inbound.is_empty() {
-        let control: Vec<String> = reach(config)
-            .into_iter()
+        let control: Vec<String> = reach
+            .iter()
             .filter(|r| r.control_plane)
-            .map(|r| r.agent)
+            .map(|r| r.agent.clone())
             .collect();
         if !control.is_empty() {
             out.push(
