@@ -57,10 +57,6 @@ const STDERR_TAIL_BYTES: usize = 4096;
 pub const LOG_LINES_PER_WINDOW: u64 = 200;
 pub const LOG_WINDOW: Duration = Duration::from_secs(10);
 
-/// Messages and bytes a channel may deliver per [`crate::budget::CHANNEL_WINDOW`].
-pub const DELIVERIES_PER_WINDOW: u64 = 1_000;
-pub const DELIVERED_BYTES_PER_WINDOW: u64 = 16 << 20;
-
 /// Enforces the memory grant over the sum of every linear memory and table of the instance (and
 /// what the host holds for it, through the shared account), and remembers that it refused, so
 /// an out-of-memory abort can be told apart from a panic.
@@ -508,15 +504,20 @@ impl StoreState {
             ));
         };
         let size = message.size() as u64;
-        if self.deliveries.messages >= DELIVERIES_PER_WINDOW
-            || self.deliveries.bytes.saturating_add(size) > DELIVERED_BYTES_PER_WINDOW
+        // Per `crate::budget::CHANNEL_WINDOW` (a minute), as the grant says.
+        let limits = &self.plugin.grant.limits;
+        if self.deliveries.messages >= limits.deliveries_per_minute
+            || self.deliveries.bytes.saturating_add(size) > limits.delivered_bytes_per_minute
         {
             return Err(HostError::LimitExceeded(format!(
-                "this channel delivered {} messages ({} bytes) in the last minute; at most {DELIVERIES_PER_WINDOW} \
-                 messages and {} MiB per minute are accepted",
+                "this channel delivered {} messages ({} bytes) in the last minute; at most {} messages and {} bytes \
+                 per minute are accepted (plugins.entries.{}.limits.deliveriesPerMinute and \
+                 deliveredBytesPerMinute raise them)",
                 self.deliveries.messages,
                 self.deliveries.bytes,
-                DELIVERED_BYTES_PER_WINDOW >> 20
+                limits.deliveries_per_minute,
+                limits.delivered_bytes_per_minute,
+                self.plugin.id
             )));
         }
         let mut message = message;

@@ -310,4 +310,26 @@ async fn deliveries_are_capped_per_message_per_queue_and_per_window() {
     let refusal = refusal.expect("20 polls in a few milliseconds were all served from a budget of 5");
     assert!(refusal.contains("host-call budget of 5"), "{refusal}");
     assert_eq!(delivered, 5);
+    // The per-minute intake is the grant's: an operator limit of 3 admits 3 within the window,
+    // and the refusal names the setting that raises it.
+    let (metered, mut metered_rx, _d4) = probe(
+        &harness,
+        json!({"limits": {"deliveriesPerMinute": 3}, "config": {"deliver": {"count": 1, "bytes": 10}}}),
+    )
+    .await;
+    let mut delivered = 0;
+    let mut refusal = None;
+    for _ in 0..10 {
+        if let Err(e) = metered.poll().await {
+            refusal = Some(e.to_string());
+            break;
+        }
+        while metered_rx.try_recv().is_some() {
+            delivered += 1;
+        }
+    }
+    let refusal = refusal.expect("10 deliveries in a minute passed a limit of 3");
+    assert!(refusal.contains("at most 3 messages"), "{refusal}");
+    assert!(refusal.contains("limits.deliveriesPerMinute"), "{refusal}");
+    assert_eq!(delivered, 3);
 }

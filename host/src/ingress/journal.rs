@@ -21,12 +21,12 @@
 //! rewritten with only what is unfinished (and the remembered keys) when it passes
 //! [`COMPACT_BYTES`], so it does not grow without bound either.
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use openclaw_runtime::{ChatType, InboundMessage};
 use serde::{Deserialize, Serialize};
@@ -181,6 +181,8 @@ struct Inner {
     appended: u64,
     next_seq: u64,
     pending: BTreeMap<u64, (Entry, String)>,
+    /// The pending messages not yet handed out, so handing out does not scan the whole queue.
+    queued: BTreeSet<u64>,
     pending_bytes: usize,
     live_keys: HashSet<String>,
     finished_keys: VecDeque<String>,
@@ -300,6 +302,7 @@ impl Journal {
         let finished_keys: VecDeque<String> = finished.drain(start..).collect();
         let finished_set = finished_keys.iter().cloned().collect();
         let live_keys = pending.values().map(|(_, k)| k.clone()).collect();
+        let queued = pending.keys().copied().collect();
         let pending_bytes = pending.values().map(|(e, _)| e.message.size()).sum();
         // Start from a compact file: replay is then as short as what is unfinished.
         let file = Self::rewrite(dir, &pending, &finished_keys)?;
@@ -312,6 +315,7 @@ impl Journal {
                 appended: 0,
                 next_seq,
                 pending,
+                queued,
                 pending_bytes,
                 live_keys,
                 finished_keys,
@@ -411,6 +415,7 @@ impl Journal {
             inner.next_seq += 1;
             inner.pending_bytes += size;
             inner.live_keys.insert(key.clone());
+            inner.queued.insert(seq);
             inner.pending.insert(
                 seq,
                 (
@@ -461,15 +466,56 @@ impl Journal {
     /// Records progress. `Replying` is on disk before this returns (the answer goes out after);
     /// `Done` finishes the message and may compact the file.
     pub fn mark(&self, seq: u64, step: Step, outcome: Option<&str>) -> std::io::Result<()> {
+        self.mark_all(&[seq], step, outcome)?;
+        if step == Step::Replying {
+            self.sync()?;
+        }
+        Ok(())
+    }
+
+    /// Records that the answer to `seqs` is about to be sent, and returns once that is on disk:
+    /// one record each, one shared `fdatasync`, taken off the async workers (a blocked worker
+    /// would stall every other session's turn meanwhile).
+    pub async fn mark_replying(self: &Arc<Self>, seqs: &[u64]) -> std::io::Result<()> {
+        self.mark_all(seqs, Step::Replying, None)?;
+        let journal = self.clone();
+        tokio::task::spawn_blocking(move || journal.sync())
+            .await
+            .map_err(std::io::Error::other)?
+    }
+
+    /// Records the same progress for several messages with one write to the file. Nothing is
+    /// synced: only `Replying` needs to be on disk before the caller goes on ([`Journal::mark`],
+    /// [`Journal::mark_replying`]).
+    pub fn mark_all(&self, seqs: &[u64], step: Step, outcome: Option<&str>) -> std::io::Result<()> {
         let mut inner = self.lock();
-        let record = Record::Mark {
-            seq,
-            step,
-            outcome: outcome.map(str::to_string),
-        };
-        Self::append_record(&mut inner, &record)?;
+        for &seq in seqs {
+            let record = Record::Mark {
+                seq,
+                step,
+                outcome: outcome.map(str::to_string),
+            };
+            Self::append_record(&mut inner, &record)?;
+            Self::advance(&mut inner, seq, step);
+        }
+        // Marks reach the file at once (readers such as `openclaw status` see them); only
+        // `Replying` must also be on disk before the caller goes on.
+        inner.writer.flush()?;
+        if step == Step::Done && inner.written_bytes > COMPACT_BYTES {
+            let file = Self::rewrite(&self.dir, &inner.pending, &inner.finished_keys)?;
+            inner.written_bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
+            inner.writer = BufWriter::new(file);
+            // The rewritten file holds everything that matters, synced.
+            self.synced
+                .fetch_max(inner.appended, std::sync::atomic::Ordering::AcqRel);
+        }
+        Ok(())
+    }
+
+    fn advance(inner: &mut Inner, seq: u64, step: Step) {
         match step {
             Step::Done => {
+                inner.queued.remove(&seq);
                 if let Some((entry, key)) = inner.pending.remove(&seq) {
                     inner.pending_bytes = inner.pending_bytes.saturating_sub(entry.message.size());
                     inner.live_keys.remove(&key);
@@ -483,39 +529,27 @@ impl Journal {
                 }
             }
             other => {
+                if other != Step::Queued {
+                    inner.queued.remove(&seq);
+                }
                 if let Some((entry, _)) = inner.pending.get_mut(&seq) {
                     entry.step = other;
                 }
             }
         }
-        // Marks reach the file at once (readers such as `openclaw status` see them); only
-        // `Replying` must also be on disk before the caller goes on.
-        inner.writer.flush()?;
-        if step == Step::Done && inner.written_bytes > COMPACT_BYTES {
-            let file = Self::rewrite(&self.dir, &inner.pending, &inner.finished_keys)?;
-            inner.written_bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
-            inner.writer = BufWriter::new(file);
-            // The rewritten file holds everything that matters, synced.
-            self.synced
-                .fetch_max(inner.appended, std::sync::atomic::Ordering::AcqRel);
-        }
-        drop(inner);
-        if step == Step::Replying {
-            self.sync()?;
-        }
-        Ok(())
     }
 
     /// Unfinished messages not yet handed out, oldest first (at most `limit`); they are marked
     /// `Started` in memory so they are handed out once.
     pub fn take_queued(&self, limit: usize) -> Vec<Entry> {
-        let mut inner = self.lock();
+        let mut guard = self.lock();
+        let inner = &mut *guard;
         let mut out = Vec::new();
-        for (entry, _) in inner.pending.values_mut() {
-            if out.len() >= limit {
-                break;
-            }
-            if entry.step == Step::Queued {
+        while out.len() < limit {
+            let Some(seq) = inner.queued.pop_first() else { break };
+            if let Some((entry, _)) = inner.pending.get_mut(&seq)
+                && entry.step == Step::Queued
+            {
                 entry.step = Step::Started;
                 out.push(entry.clone());
             }

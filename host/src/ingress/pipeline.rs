@@ -4,7 +4,7 @@
 //! The decisions are `openclaw_core::access::admit` and `openclaw_core::routing::Router`, pure
 //! functions over a snapshot of the config and the pairing store; this module does the I/O
 //! around them. Messages of one session are answered one at a time and in order (a lane per
-//! session key); sessions run side by side, up to [`MAX_CONCURRENT_TURNS`].
+//! session key); sessions run side by side, up to `agents.defaults.maxConcurrent` turns at once.
 //!
 //! Every step is recorded in the journal (see [`super::journal`]): a gateway killed at any point
 //! answers each admitted message once at most and loses none it had not begun answering.
@@ -29,8 +29,6 @@ use crate::plugins::serving::Plugins;
 use crate::tools::Transport;
 use crate::tools::dispatch::Sender;
 
-/// Turns running at once across all sessions.
-pub const MAX_CONCURRENT_TURNS: usize = 8;
 /// Messages handed out of the journal per wake-up.
 const BATCH: usize = 256;
 /// Tries of a reply whose channel says "temporarily unavailable".
@@ -79,6 +77,19 @@ pub struct Ingress {
     group_history: Mutex<HashMap<String, VecDeque<String>>>,
 }
 
+/// `agents.defaults.maxConcurrent`, within what a semaphore holds.
+fn max_concurrent_turns(config: &Config) -> usize {
+    let configured = config
+        .agents
+        .as_ref()
+        .and_then(|a| a.defaults.as_ref())
+        .and_then(|d| d.max_concurrent)
+        .unwrap_or(openclaw_core::config::schema::agents::DEFAULT_MAX_CONCURRENT);
+    usize::try_from(configured)
+        .unwrap_or(usize::MAX)
+        .clamp(1, Semaphore::MAX_PERMITS)
+}
+
 fn chat_kinds(chat: ChatType) -> (AccessChat, ChatKind) {
     match chat {
         ChatType::Direct => (AccessChat::Direct, ChatKind::Direct),
@@ -118,7 +129,7 @@ impl Ingress {
             paired_stamps: Mutex::new(HashMap::new()),
             router,
             lanes: Mutex::new(HashMap::new()),
-            turns: Arc::new(Semaphore::new(MAX_CONCURRENT_TURNS)),
+            turns: Arc::new(Semaphore::new(max_concurrent_turns(config))),
             group_history: Mutex::new(HashMap::new()),
         })
     }
@@ -427,6 +438,14 @@ impl Ingress {
                     }
                 }
             }
+            // The batch is formed once a turn may start, so what arrived while this session
+            // waited for one joins it.
+            let Ok(_permit) = self.turns.clone().acquire_owned().await else {
+                return;
+            };
+            while let Ok(work) = rx.try_recv() {
+                waiting.push_back(work);
+            }
             let Some(first) = waiting.pop_front() else { continue };
             // OpenClaw's `collect` queue mode: what the same sender wrote in the same chat while
             // the session was busy becomes one follow-up turn. Commands and other senders' messages
@@ -440,9 +459,6 @@ impl Ingress {
                     batch.push(next);
                 }
             }
-            let Ok(_permit) = self.turns.clone().acquire_owned().await else {
-                return;
-            };
             self.answer(batch).await;
         }
     }
@@ -471,15 +487,13 @@ impl Ingress {
             return;
         };
         let finish_all = |outcome: &str| {
-            for seq in &seqs {
-                self.finish(*seq, outcome);
+            if let Err(e) = self.journal.mark_all(&seqs, Step::Done, Some(outcome)) {
+                tracing::error!("the ingress journal could not record an outcome: {e}");
             }
         };
         let m = &entry.message;
-        for seq in &seqs {
-            if let Err(e) = self.journal.mark(*seq, Step::Started, None) {
-                tracing::error!("the ingress journal could not record a start: {e}");
-            }
+        if let Err(e) = self.journal.mark_all(&seqs, Step::Started, None) {
+            tracing::error!("the ingress journal could not record a start: {e}");
         }
         let request = TurnRequest {
             session_key: route.session_key.clone(),
@@ -517,14 +531,12 @@ impl Ingress {
             return;
         };
         // On disk before the send: after a crash from here on, the reply is not sent again.
-        for seq in &seqs {
-            if let Err(e) = self.journal.mark(*seq, Step::Replying, None) {
-                tracing::error!(
-                    "the ingress journal could not record a reply; not sending it (it could be sent twice): {e}"
-                );
-                finish_all("answered: journal failed");
-                return;
-            }
+        if let Err(e) = self.journal.mark_replying(&seqs).await {
+            tracing::error!(
+                "the ingress journal could not record a reply; not sending it (it could be sent twice): {e}"
+            );
+            finish_all("answered: journal failed");
+            return;
         }
         let reply_to = reply_to(&account, m);
         let outcome = if collected > 1 {

@@ -29,6 +29,10 @@ pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
 pub const DEFAULT_HOST_CALLS: u64 = 10_000;
 pub const DEFAULT_HTTP_RESPONSE_BYTES: u64 = 10 * 1024 * 1024;
 pub const DEFAULT_HTTP_TIMEOUT_MS: u64 = 30_000;
+/// A channel's inbound messages per minute: a flood guard sized for a personal assistant; a busy
+/// bot raises it with `plugins.entries.<id>.limits.deliveriesPerMinute`.
+pub const DEFAULT_DELIVERIES_PER_MINUTE: u64 = 1_000;
+pub const DEFAULT_DELIVERED_BYTES_PER_MINUTE: u64 = 16 << 20;
 
 pub const MAX_MEMORY_MB: u64 = 256;
 pub const MAX_TIMEOUT_MS: u64 = 120_000;
@@ -36,6 +40,8 @@ pub const MAX_HOST_CALLS: u64 = 1_000_000;
 pub const MAX_KV_QUOTA_BYTES: u64 = 64 * 1024 * 1024;
 pub const MAX_HTTP_RESPONSE_BYTES: u64 = 100 * 1024 * 1024;
 pub const MAX_HTTP_TIMEOUT_MS: u64 = 120_000;
+pub const MAX_DELIVERIES_PER_MINUTE: u64 = 10_000_000;
+pub const MAX_DELIVERED_BYTES_PER_MINUTE: u64 = 64 << 30;
 
 /// Resource limits enforced per call (tools) or per store (channels).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -46,6 +52,10 @@ pub struct Limits {
     pub host_calls: u64,
     pub http_response_bytes: u64,
     pub http_timeout_ms: u64,
+    /// Messages a channel may deliver per minute (the ingress journal bounds what waits; this
+    /// bounds how fast one plugin may fill it).
+    pub deliveries_per_minute: u64,
+    pub delivered_bytes_per_minute: u64,
 }
 
 /// A secret the plugin may use: the hosts it may be sent to and the slots of a request it may
@@ -158,6 +168,20 @@ fn limits(manifest: &Manifest, entry: &PluginEntry, maxima: &PluginMaxima) -> Li
             DEFAULT_HTTP_TIMEOUT_MS,
             maxima.max_http_timeout_ms,
             MAX_HTTP_TIMEOUT_MS,
+        ),
+        deliveries_per_minute: pick(
+            operator.deliveries_per_minute,
+            None,
+            DEFAULT_DELIVERIES_PER_MINUTE,
+            maxima.max_deliveries_per_minute,
+            MAX_DELIVERIES_PER_MINUTE,
+        ),
+        delivered_bytes_per_minute: pick(
+            operator.delivered_bytes_per_minute,
+            None,
+            DEFAULT_DELIVERED_BYTES_PER_MINUTE,
+            maxima.max_delivered_bytes_per_minute,
+            MAX_DELIVERED_BYTES_PER_MINUTE,
         ),
     }
 }
@@ -790,6 +814,8 @@ slots = [{ header = "Authorization", template = "Bearer {}" }, { url-prefix = "h
                 host_calls: DEFAULT_HOST_CALLS,
                 http_response_bytes: DEFAULT_HTTP_RESPONSE_BYTES,
                 http_timeout_ms: DEFAULT_HTTP_TIMEOUT_MS,
+                deliveries_per_minute: DEFAULT_DELIVERIES_PER_MINUTE,
+                delivered_bytes_per_minute: DEFAULT_DELIVERED_BYTES_PER_MINUTE,
             }
         );
         let mut wants = manifest("");
@@ -815,5 +841,20 @@ slots = [{ header = "Authorization", template = "Bearer {}" }, { url-prefix = "h
             g.limits.timeout_ms, 300_000,
             "other ceilings are the operator's to raise"
         );
+        // A channel's intake rate is the operator's alone: raised per plugin, capped by the
+        // maximum.
+        let g = load(
+            &m,
+            json!({"allow": ["demo"], "entries": {"demo": {"limits": {"deliveriesPerMinute": 600000, "deliveredBytesPerMinute": 1073741824}}}}),
+        );
+        assert_eq!(
+            (g.limits.deliveries_per_minute, g.limits.delivered_bytes_per_minute),
+            (600_000, 1 << 30)
+        );
+        let g = load(
+            &m,
+            json!({"allow": ["demo"], "limits": {"maxDeliveriesPerMinute": 5000}, "entries": {"demo": {"limits": {"deliveriesPerMinute": 600000}}}}),
+        );
+        assert_eq!(g.limits.deliveries_per_minute, 5000);
     }
 }

@@ -13,8 +13,8 @@
 use serde_json::Value;
 
 use super::grants::{
-    DEFAULT_HOST_CALLS, DEFAULT_HTTP_RESPONSE_BYTES, DEFAULT_HTTP_TIMEOUT_MS, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_MS,
-    EffectiveGrant, Limits, Refusal,
+    DEFAULT_DELIVERED_BYTES_PER_MINUTE, DEFAULT_DELIVERIES_PER_MINUTE, DEFAULT_HOST_CALLS, DEFAULT_HTTP_RESPONSE_BYTES,
+    DEFAULT_HTTP_TIMEOUT_MS, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_MS, EffectiveGrant, Limits, Refusal,
 };
 use super::manifest::Manifest;
 use crate::config::schema::plugins::InstallRecord;
@@ -92,6 +92,8 @@ pub fn load_check_grant(manifest: &Manifest) -> EffectiveGrant {
             host_calls: DEFAULT_HOST_CALLS,
             http_response_bytes: DEFAULT_HTTP_RESPONSE_BYTES,
             http_timeout_ms: DEFAULT_HTTP_TIMEOUT_MS,
+            deliveries_per_minute: DEFAULT_DELIVERIES_PER_MINUTE,
+            delivered_bytes_per_minute: DEFAULT_DELIVERED_BYTES_PER_MINUTE,
         },
         config: Value::Object(Default::default()),
         withheld: vec!["everything: this is the install check, which runs the plugin with no grant".into()],

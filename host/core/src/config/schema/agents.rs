@@ -7,6 +7,9 @@ use super::common::{ModelRef, Opaque, accept_opaque_keys};
 use super::sandbox::SandboxConfig;
 use super::tools::AgentToolsConfig;
 
+/// Turns at once when `agents.defaults.maxConcurrent` is not set (OpenClaw's default).
+pub const DEFAULT_MAX_CONCURRENT: u64 = 4;
+
 /// The agent id used when `agents.list` is empty.
 pub const DEFAULT_AGENT_ID: &str = "main";
 /// Agent ids as OpenClaw normalizes them (compared case-insensitively).
@@ -54,6 +57,10 @@ pub struct AgentDefaults {
     /// Level `/elevated` starts at.
     #[schemars(extend("default" = "on"))]
     pub elevated_default: Option<ElevatedLevel>,
+    /// Agent turns running at once across all sessions (each session still answers one message
+    /// at a time, in order). OpenClaw's default, 4.
+    #[schemars(range(min = 1, max = 1024), extend("default" = 4))]
+    pub max_concurrent: Option<u64>,
     #[serde(flatten)]
     #[schemars(skip)]
     pub compat: Opaque,
@@ -124,7 +131,6 @@ fn defaults_compat(schema: &mut schemars::Schema) {
             "systemAgent",
             "authInheritance",
             "sessionStore",
-            "maxConcurrent",
             "subagents",
             "timeFormat",
             "envelopeTimezone",

@@ -153,6 +153,13 @@ pub struct PluginLimits {
     /// Per-request HTTP time limit, in milliseconds (default 30000).
     #[schemars(range(min = 1))]
     pub http_timeout_ms: Option<u64>,
+    /// Messages a channel plugin may deliver per minute (default 1000); past it `deliver`
+    /// answers `limit-exceeded` and the plugin should ask its platform to resend.
+    #[schemars(range(min = 1))]
+    pub deliveries_per_minute: Option<u64>,
+    /// Bytes a channel plugin may deliver per minute (default 16 MiB).
+    #[schemars(range(min = 1))]
+    pub delivered_bytes_per_minute: Option<u64>,
 }
 
 /// `plugins.limits`: the operator's ceilings for every plugin's limits.
@@ -172,6 +179,10 @@ pub struct PluginMaxima {
     pub max_http_response_bytes: Option<u64>,
     #[schemars(range(min = 1), extend("default" = 120000))]
     pub max_http_timeout_ms: Option<u64>,
+    #[schemars(range(min = 1), extend("default" = 10000000))]
+    pub max_deliveries_per_minute: Option<u64>,
+    #[schemars(range(min = 1), extend("default" = 68719476736u64))]
+    pub max_delivered_bytes_per_minute: Option<u64>,
 }
 
 /// `plugins.entries.<id>`: per-plugin switches and configuration.
