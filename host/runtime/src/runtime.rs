@@ -763,6 +763,11 @@ impl SecretRebind {
 }
 
 impl LoadedPlugin {
+    /// The value in force of host-only secret `name` (a webhook's verification secret).
+    pub fn host_only_secret(&self, name: &str) -> Option<SecretString> {
+        self.shared.egress.secrets.current().host_only(name).cloned()
+    }
+
     /// Prepares a rotation of this plugin's secrets to `values` (same names as at load: those
     /// its grant names). Nothing changes until [`SecretRebind::commit`].
     pub fn prepare_secrets(&self, values: &BTreeMap<String, SecretString>) -> SecretRebind {
