@@ -241,7 +241,7 @@ impl ChannelInstance {
             return Ok(false);
         };
         let name = recipe_secret(recipe);
-        match self.plugin.shared().egress.secrets.host_only(name) {
+        match self.plugin.shared().egress.secrets.current().host_only(name) {
             Some(_) => Ok(true),
             None => Err(format!(
                 "its webhook is verified with secret `{name}`, which has no value; set plugins.entries.{}.secrets.{name}",
@@ -266,9 +266,8 @@ impl ChannelInstance {
         };
         let shared = self.plugin.shared();
         let name = recipe_secret(recipe);
-        let secret = shared
-            .egress
-            .secrets
+        let book = shared.egress.secrets.current();
+        let secret = book
             .host_only(name)
             .ok_or_else(|| refused(format!("secret `{name}` has no value")))?;
         webhook::verify(recipe, &request.headers, &request.body, secret.expose_secret())

@@ -33,7 +33,7 @@ use openclaw_core::security::text::neutralize_controls;
 
 use crate::account::{BODY_CHUNK_BYTES, Charge, MemoryAccount};
 use crate::budget::{Admission, Budget, RateWindow};
-use crate::secrets::{Destination, Scrubber, SecretBook};
+use crate::secrets::{Destination, LiveBook, Scrubber};
 
 /// The largest request body a plugin may send.
 pub const MAX_REQUEST_BODY_BYTES: usize = 16 * 1024 * 1024;
@@ -105,7 +105,9 @@ pub struct EgressPolicy {
     pub plugin_id: String,
     pub hosts: Vec<HostPattern>,
     pub private_networks: Vec<IpNet>,
-    pub secrets: SecretBook,
+    /// Read once per request, so a rotation takes effect from the next request on.
+    pub secrets: LiveBook,
+    /// Shared with the plugin's stores; covers retired values too (see [`LiveBook`]).
     pub scrubber: Scrubber,
     pub response_cap: u64,
     pub timeout: Duration,
@@ -632,7 +634,10 @@ pub(crate) async fn exchange(
         body,
     } = request;
     let target = granted_target(policy, &uri)?;
-    if policy.secrets.places_secrets()
+    let book = policy.secrets.current();
+    // Retired values count: a server may still echo a value the plugin held before a rotation.
+    let holds_secrets = !book.is_empty() || !policy.scrubber.is_empty();
+    if book.places_secrets()
         && let Some(name) = [header::RANGE, header::IF_RANGE]
             .into_iter()
             .find(|h| request_headers.contains_key(h))
@@ -652,8 +657,7 @@ pub(crate) async fn exchange(
         host: &target.host,
         port: target.port,
     };
-    let filled = policy
-        .secrets
+    let filled = book
         .fill(destination, &path, &request_headers, &body)
         .map_err(|refused| denied(policy, refused.0))?;
     let used_secret = filled.is_some();
@@ -695,7 +699,7 @@ pub(crate) async fn exchange(
 
     // The plugin cannot choose a compressed response: compressed bytes would hide a reflected
     // secret from the scrubber.
-    if !policy.secrets.is_empty() {
+    if holds_secrets {
         headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("identity"));
     }
     headers.remove(header::TRANSFER_ENCODING);
@@ -752,9 +756,7 @@ pub(crate) async fn exchange(
     // The whole response was read: the connection can serve this plugin's next request.
     policy.pool.put(&target, connection);
 
-    if !policy.secrets.is_empty()
-        && let Some(coding) = encoded_body(&parts.headers)
-    {
+    if holds_secrets && let Some(coding) = encoded_body(&parts.headers) {
         return Err(denied(
             policy,
             format!(

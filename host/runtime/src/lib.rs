@@ -28,7 +28,7 @@ use std::time::Instant;
 pub use channel::ChannelInstance;
 pub use error::{CallError, LoadError};
 pub use inbound::{InboundReceiver, InboundSender, inbound_queue};
-pub use runtime::{LoadedPlugin, PluginSource, Runtime, RuntimeOptions};
+pub use runtime::{LoadedPlugin, PluginSource, Runtime, RuntimeOptions, SecretRebind};
 pub use store::SandboxBackend;
 pub use types::{
     CallContext, ChatType, ExecRequest, ExecResult, InboundMessage, OutboundMessage, SandboxError, SendReceipt,

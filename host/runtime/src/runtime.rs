@@ -25,7 +25,7 @@ use crate::egress::{DENIAL_WINDOW, DENIALS_PER_WINDOW, EgressPolicy, Resolve, Sy
 use crate::engine::{EngineOptions, WasmEngine};
 use crate::error::{CallError, LoadError};
 use crate::kv::KvStore;
-use crate::secrets::{BoundSecret, SecretBook};
+use crate::secrets::{BoundSecret, LiveBook, PreparedBook, SecretBook};
 use crate::store::{LOG_LINES_PER_WINDOW, LOG_WINDOW, PluginShared, SandboxBackend, StoreState, copy_limit};
 use crate::types::{CallContext, ToolSpec};
 
@@ -368,29 +368,12 @@ impl Runtime {
             PluginKind::Channel => Prepared::Channel(ChannelPluginPre::new(instance_pre).map_err(wrong_kind)?),
         };
 
-        let bound: Vec<BoundSecret> = grant
-            .secrets
-            .iter()
-            .filter_map(|g| {
-                let value = secrets.get(&g.name).cloned();
-                if value.is_none() {
-                    tracing::warn!(target: "openclaw::plugins", plugin = %id, "secret {} is granted but has no value; its placeholder will be refused", g.name);
-                }
-                value.map(|value| BoundSecret {
-                    name: g.name.clone(),
-                    value,
-                    hosts: g.hosts.clone(),
-                    slots: g.slots.clone(),
-                })
-            })
-            .collect();
-        let mut book = SecretBook::new(bound);
-        if let Some(name) = &grant.webhook_secret {
-            match secrets.get(name) {
-                Some(value) => book = book.with_host_only(name, value.clone()),
-                None => {
-                    tracing::warn!(target: "openclaw::plugins", plugin = %id, "the webhook secret {name} has no value; webhook requests will be refused")
-                }
+        let (book, unbound) = book_for(&grant, &secrets);
+        for name in unbound {
+            if grant.webhook_secret.as_deref() == Some(name.as_str()) {
+                tracing::warn!(target: "openclaw::plugins", plugin = %id, "the webhook secret {name} has no value; webhook requests will be refused");
+            } else {
+                tracing::warn!(target: "openclaw::plugins", plugin = %id, "secret {name} is granted but has no value; its placeholder will be refused");
             }
         }
         let scrubber = book.scrubber();
@@ -400,7 +383,7 @@ impl Runtime {
             plugin_id: id.clone(),
             hosts: grant.http.clone(),
             private_networks: grant.private_networks.clone(),
-            secrets: book,
+            secrets: LiveBook::new(book),
             scrubber: scrubber.clone(),
             response_cap: grant.limits.http_response_bytes,
             timeout: Duration::from_millis(grant.limits.http_timeout_ms),
@@ -729,6 +712,72 @@ async fn call_tool(plugin: &LoadedPlugin, tool: &str, args: &str, context: &Call
         );
     }
     result
+}
+
+/// The book `grant` describes, filled with `values`, and the names of the granted secrets that
+/// have no value (their placeholders are refused; a webhook without its secret refuses requests).
+fn book_for(grant: &EffectiveGrant, values: &BTreeMap<String, SecretString>) -> (SecretBook, Vec<String>) {
+    let mut unbound = Vec::new();
+    let bound: Vec<BoundSecret> = grant
+        .secrets
+        .iter()
+        .filter_map(|g| {
+            let value = values.get(&g.name).cloned();
+            if value.is_none() {
+                unbound.push(g.name.clone());
+            }
+            value.map(|value| BoundSecret {
+                name: g.name.clone(),
+                value,
+                hosts: g.hosts.clone(),
+                slots: g.slots.clone(),
+            })
+        })
+        .collect();
+    let mut book = SecretBook::new(bound);
+    if let Some(name) = &grant.webhook_secret {
+        match values.get(name) {
+            Some(value) => book = book.with_host_only(name, value.clone()),
+            None => unbound.push(name.clone()),
+        }
+    }
+    (book, unbound)
+}
+
+/// New secret values for a loaded plugin, built but not yet in force (`secrets reload` builds
+/// every plugin's before it changes any).
+#[derive(Debug)]
+pub struct SecretRebind {
+    shared: Arc<PluginShared>,
+    prepared: PreparedBook,
+    /// Granted secrets the new values leave without one.
+    pub unbound: Vec<String>,
+}
+
+impl SecretRebind {
+    /// Puts the new values in force: the plugin's next request is filled from them, and both
+    /// the new and the replaced values are scrubbed from what it receives and logs.
+    pub fn commit(self) {
+        self.shared.egress.secrets.commit(self.prepared, &self.shared.scrubber);
+    }
+}
+
+impl LoadedPlugin {
+    /// The value in force of host-only secret `name` (a webhook's verification secret).
+    pub fn host_only_secret(&self, name: &str) -> Option<SecretString> {
+        self.shared.egress.secrets.current().host_only(name).cloned()
+    }
+
+    /// Prepares a rotation of this plugin's secrets to `values` (same names as at load: those
+    /// its grant names). Nothing changes until [`SecretRebind::commit`].
+    pub fn prepare_secrets(&self, values: &BTreeMap<String, SecretString>) -> SecretRebind {
+        let (book, unbound) = book_for(&self.shared.grant, values);
+        SecretRebind {
+            shared: self.shared.clone(),
+            prepared: self.shared.egress.secrets.prepare(book),
+            unbound,
+        }
+    }
 }
 
 impl LoadedPlugin {

@@ -9,6 +9,7 @@
 
 use std::fmt;
 use std::ops::Range;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use http::header::{self, HeaderMap, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
@@ -557,17 +558,100 @@ impl SecretBook {
 
     /// A scrubber for every value in the book, placeable and host-only alike.
     pub fn scrubber(&self) -> Scrubber {
-        let labels: Vec<(String, &str)> = self
-            .secrets
+        Scrubber::from_inner(self.scrubber_with(&[]))
+    }
+
+    /// Every value in the book (placeable and host-only) with its name.
+    fn values(&self) -> impl Iterator<Item = (&str, &SecretString)> {
+        self.secrets
             .iter()
-            .map(|s| (format!("[redacted:{}]", s.name), s.value.expose_secret()))
-            .chain(
-                self.host_only
-                    .iter()
-                    .map(|(n, v)| (format!("[redacted:{n}]"), v.expose_secret())),
-            )
+            .map(|s| (s.name.as_str(), &s.value))
+            .chain(self.host_only.iter().map(|(n, v)| (n.as_str(), v)))
+    }
+
+    /// The scrubber for this book's values and `retired` ones, which a plugin may still hold
+    /// in a response or a log line from before a rotation.
+    fn scrubber_with(&self, retired: &[(String, SecretString)]) -> SecretScrubber {
+        let labels: Vec<(String, &str)> = self
+            .values()
+            .chain(retired.iter().map(|(n, v)| (n.as_str(), v)))
+            .map(|(n, v)| (format!("[redacted:{n}]"), v.expose_secret()))
             .collect();
-        Scrubber(SecretScrubber::new(labels.iter().map(|(l, v)| (l.as_str(), *v))))
+        SecretScrubber::new(labels.iter().map(|(l, v)| (l.as_str(), *v)))
+    }
+}
+
+/// Old values a rotated book keeps scrubbing, at most this many per plugin: rotations are rare,
+/// and a value rotated this many times ago has long left every response still in flight.
+pub const MAX_RETIRED_VALUES: usize = 32;
+
+/// A plugin's secret book, replaceable while the plugin runs (`openclaw secrets reload`).
+/// Each request reads the book once, so one request never mixes two generations of values.
+#[derive(Debug, Default)]
+pub struct LiveBook {
+    current: RwLock<Arc<SecretBook>>,
+    /// Values replaced by a rotation, still scrubbed (newest last).
+    retired: Mutex<Vec<(String, SecretString)>>,
+}
+
+impl LiveBook {
+    pub fn new(book: SecretBook) -> Self {
+        Self {
+            current: RwLock::new(Arc::new(book)),
+            retired: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The book in force now.
+    pub fn current(&self) -> Arc<SecretBook> {
+        // A panic while the lock was held cannot leave a half-written Arc behind.
+        self.current.read().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// Builds the replacement for `next` without putting it in force: the old values it drops
+    /// join the retired ones, and the scrubber covers both generations.
+    pub fn prepare(&self, next: SecretBook) -> PreparedBook {
+        let current = self.current();
+        let mut retired = self.retired.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        for (name, old) in current.values() {
+            let kept = next.values().any(|(_, v)| v.expose_secret() == old.expose_secret());
+            let known = retired.iter().any(|(_, v)| v.expose_secret() == old.expose_secret());
+            if !kept && !known {
+                retired.push((name.to_string(), old.clone()));
+            }
+        }
+        let excess = retired.len().saturating_sub(MAX_RETIRED_VALUES);
+        retired.drain(..excess);
+        let scrubber = next.scrubber_with(&retired);
+        PreparedBook {
+            book: next,
+            retired,
+            scrubber,
+        }
+    }
+
+    /// Puts a prepared book in force. The scrubber is replaced first, so there is no moment in
+    /// which a new value can be placed in a request but not yet scrubbed from its answer.
+    pub fn commit(&self, prepared: PreparedBook, scrubber: &Scrubber) {
+        scrubber.replace(prepared.scrubber);
+        *self.retired.lock().unwrap_or_else(PoisonError::into_inner) = prepared.retired;
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(prepared.book);
+    }
+}
+
+/// A replacement book, built and checked, not yet in force (see [`LiveBook::prepare`]).
+pub struct PreparedBook {
+    book: SecretBook,
+    retired: Vec<(String, SecretString)>,
+    scrubber: SecretScrubber,
+}
+
+impl fmt::Debug for PreparedBook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PreparedBook")
+            .field("names", &self.book.names().collect::<Vec<_>>())
+            .field("retired", &self.retired.len())
+            .finish()
     }
 }
 
@@ -579,48 +663,65 @@ fn list(patterns: &[HostPattern]) -> String {
 }
 
 /// Replaces known secret values (and their common encodings) with `[redacted:NAME]`.
+///
+/// Clones share one set of values: a plugin's stores, its egress policy and its channel
+/// instances all hold the same scrubber, so a rotation ([`LiveBook::commit`]) reaches every one
+/// of them at once.
 #[derive(Clone, Default)]
-pub struct Scrubber(SecretScrubber);
+pub struct Scrubber(Arc<RwLock<Arc<SecretScrubber>>>);
 
 impl fmt::Debug for Scrubber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
+        self.inner().fmt(f)
     }
 }
 
 impl Scrubber {
+    fn from_inner(inner: SecretScrubber) -> Self {
+        Self(Arc::new(RwLock::new(Arc::new(inner))))
+    }
+
+    fn inner(&self) -> Arc<SecretScrubber> {
+        self.0.read().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    fn replace(&self, inner: SecretScrubber) {
+        *self.0.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(inner);
+    }
+
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.inner().is_empty()
     }
 
     /// Scrubs bytes; borrows when nothing matched.
     pub fn scrub_bytes<'a>(&self, bytes: &'a [u8]) -> std::borrow::Cow<'a, [u8]> {
-        self.0.scrub_bytes(bytes)
+        self.inner().scrub_bytes(bytes)
     }
 
     /// Scrubs text.
     pub fn scrub<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
-        self.0.scrub(text)
+        self.inner().scrub(text)
     }
 
     pub fn scrub_string(&self, text: String) -> String {
-        self.0.scrub_string(text)
+        self.inner().scrub_string(text)
     }
 
     /// Whether a header name carries a secret (names arrive lower-cased, so case is ignored).
     pub fn in_header_name(&self, name: &str) -> bool {
-        self.0.contains_ignoring_case(name.as_bytes())
+        self.inner().contains_ignoring_case(name.as_bytes())
     }
 
     /// Scrubs a header map: values are scrubbed, headers whose name carries a secret are dropped
     /// (a header name cannot hold the `[redacted]` marker).
     pub fn scrub_headers(&self, headers: &HeaderMap) -> HeaderMap {
+        let inner = self.inner();
         let mut out = HeaderMap::with_capacity(headers.len());
         for (name, value) in headers {
-            if self.in_header_name(name.as_str()) {
+            if inner.contains_ignoring_case(name.as_str().as_bytes()) {
                 continue;
             }
-            let value = match self.scrub_bytes(value.as_bytes()) {
+            let value = match inner.scrub_bytes(value.as_bytes()) {
                 std::borrow::Cow::Borrowed(_) => value.clone(),
                 std::borrow::Cow::Owned(bytes) => {
                     HeaderValue::from_bytes(&bytes).unwrap_or(HeaderValue::from_static("[redacted]"))
@@ -633,10 +734,11 @@ impl Scrubber {
 
     /// Scrubs (name, value) pairs as the channel ABI carries headers.
     pub fn scrub_pairs(&self, pairs: Vec<(String, String)>) -> Vec<(String, String)> {
+        let inner = self.inner();
         pairs
             .into_iter()
-            .filter(|(name, _)| !self.in_header_name(name))
-            .map(|(name, value)| (name, self.scrub_string(value)))
+            .filter(|(name, _)| !inner.contains_ignoring_case(name.as_bytes()))
+            .map(|(name, value)| (name, inner.scrub_string(value)))
             .collect()
     }
 }
@@ -693,6 +795,47 @@ mod tests {
         body: &str,
     ) -> Result<Option<Filled>, SubstitutionRefused> {
         book().fill(to, url, &headers(hs), body.as_bytes())
+    }
+
+    fn rotated(value: &str) -> SecretBook {
+        let mut next = book();
+        next.secrets[0].value = SecretString::from(value);
+        next
+    }
+
+    #[test]
+    fn a_rotated_book_fills_new_values_and_keeps_scrubbing_old_ones() {
+        let live = LiveBook::new(book());
+        let scrubber = live.current().scrubber();
+        let shared = scrubber.clone();
+        let prepared = live.prepare(rotated("rotated-value-0001"));
+        // Nothing is in force before the commit.
+        assert_eq!(live.current().secrets[0].value.expose_secret(), VALUE);
+        assert_eq!(shared.scrub(VALUE), "[redacted:TOKEN]");
+        assert_eq!(shared.scrub("rotated-value-0001"), "rotated-value-0001");
+        live.commit(prepared, &scrubber);
+        let filled = live
+            .current()
+            .fill(TO, "/", &headers(&[("authorization", "Bearer {{secret:TOKEN}}")]), b"")
+            .unwrap()
+            .unwrap();
+        assert_eq!(filled.headers["authorization"], "Bearer rotated-value-0001");
+        // Every clone of the scrubber sees both generations.
+        assert_eq!(shared.scrub("rotated-value-0001"), "[redacted:TOKEN]");
+        assert_eq!(shared.scrub(VALUE), "[redacted:TOKEN]");
+
+        // Old values are kept up to the cap, oldest dropped first; unchanged values add nothing.
+        let same = live.prepare(rotated("rotated-value-0001"));
+        live.commit(same, &scrubber);
+        assert_eq!(live.retired.lock().unwrap().len(), 1);
+        for n in 0..MAX_RETIRED_VALUES + 2 {
+            let next = live.prepare(rotated(&format!("rotated-value-{:04}", n + 2)));
+            live.commit(next, &scrubber);
+        }
+        assert_eq!(live.retired.lock().unwrap().len(), MAX_RETIRED_VALUES);
+        assert_eq!(shared.scrub(VALUE), VALUE, "the oldest value left the window");
+        let newest_retired = format!("rotated-value-{:04}", MAX_RETIRED_VALUES);
+        assert_eq!(shared.scrub(&newest_retired), "[redacted:TOKEN]");
     }
 
     #[test]

@@ -8,7 +8,7 @@ pub mod prompt;
 mod turn;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use openclaw_core::config::schema::Config;
 use openclaw_core::config::schema::agents::AgentConfig;
@@ -69,8 +69,10 @@ impl Drop for RunRegistration<'_> {
 pub struct AgentService {
     config: Arc<Config>,
     paths: StatePaths,
-    /// `Err` holds why the providers could not be built (shown on every turn).
-    providers: Result<Providers, String>,
+    /// `Err` holds why the providers could not be built (shown on every turn). Replaced whole by
+    /// `secrets reload`; every model request reads the current one, so a rotated API key is
+    /// used from the next request on.
+    providers: RwLock<Arc<Result<Providers, String>>>,
     dispatcher: Arc<Dispatcher>,
     sessions: Arc<SessionStore>,
     events: EventBus,
@@ -91,13 +93,30 @@ impl AgentService {
         Self {
             config,
             paths,
-            providers,
+            providers: RwLock::new(Arc::new(providers)),
             dispatcher,
             sessions,
             events,
             session_locks: Mutex::new(HashMap::new()),
             runs: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The model providers in force now.
+    pub fn providers(&self) -> Arc<Result<Providers, String>> {
+        // Replaced whole under the lock, so a poisoned lock still holds a complete value.
+        self.providers
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Puts providers rebuilt with re-resolved API keys in force (`secrets reload`).
+    pub fn replace_providers(&self, providers: Result<Providers, String>) {
+        *self
+            .providers
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(providers);
     }
 
     pub fn sessions(&self) -> &Arc<SessionStore> {
@@ -237,12 +256,7 @@ pub fn build(
     events: EventBus,
     sandboxes: Arc<crate::sandboxes::Sandboxes>,
 ) -> Arc<AgentService> {
-    let resolve =
-        |input: &openclaw_core::config::schema::common::SecretInput, path: &str| -> Result<Option<String>, String> {
-            let parsed = openclaw_core::config::path::JsonPath::parse(path).map_err(|e| e.to_string())?;
-            Ok(resolved.value_of(input, &parsed).map(|v| v.expose().to_string()))
-        };
-    let providers = Providers::from_config(config.models.as_ref(), &resolve).map_err(|e| e.to_string());
+    let providers = providers_from(config, resolved);
     if let Err(e) = &providers {
         tracing::error!("model providers: {e}");
     }
@@ -301,6 +315,16 @@ pub fn build(
         }
     });
     service
+}
+
+/// The model providers of `models.providers`, their API keys taken from `resolved`.
+pub fn providers_from(config: &Config, resolved: &crate::secrets::ResolvedSecrets) -> Result<Providers, String> {
+    let resolve =
+        |input: &openclaw_core::config::schema::common::SecretInput, path: &str| -> Result<Option<String>, String> {
+            let parsed = openclaw_core::config::path::JsonPath::parse(path).map_err(|e| e.to_string())?;
+            Ok(resolved.value_of(input, &parsed).map(|v| v.expose().to_string()))
+        };
+    Providers::from_config(config.models.as_ref(), &resolve).map_err(|e| e.to_string())
 }
 
 /// A turn `sessions_send` asked for, with where its answer goes.

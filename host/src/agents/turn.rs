@@ -146,7 +146,11 @@ impl AgentService {
             .first()
             .cloned()
             .ok_or_else(|| TurnError::NoModel(agent_id.to_string()))?;
-        let providers = self.providers.as_ref().map_err(|e| TurnError::Providers(e.clone()))?;
+        // Checked now so a turn that cannot reach a model fails before touching the transcript;
+        // each round below asks with the providers in force at that moment.
+        if let Err(e) = self.providers().as_ref() {
+            return Err(TurnError::Providers(e.clone()));
+        }
         let (provider, model) = openclaw_providers::Providers::parse_model(&primary).map_err(TurnError::Model)?;
 
         let workspace = agent_workspace(&self.config, &self.paths, agent_id);
@@ -206,7 +210,11 @@ impl AgentService {
                 }
             };
             let asked = Instant::now();
-            let answer = providers.complete(&chain, &chat, &mut forward, &cancel).await;
+            let providers = self.providers();
+            let answer = match providers.as_ref() {
+                Ok(providers) => providers.complete(&chain, &chat, &mut forward, &cancel).await,
+                Err(e) => return Err(TurnError::Providers(e.clone())),
+            };
             result.model_time += asked.elapsed();
             let completion = match answer {
                 Ok(c) => c,

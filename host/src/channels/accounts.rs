@@ -92,7 +92,7 @@ pub fn accounts(doc: &Value, channel: &str, secret_keys: &[&str]) -> Vec<Account
 }
 
 /// The config path of `key` as it applies to `account` (its own key, else the channel's).
-fn key_path(doc: &Value, channel: &str, account: &str, key: &str) -> Option<JsonPath> {
+pub fn key_path(doc: &Value, channel: &str, account: &str, key: &str) -> Option<JsonPath> {
     let block = channel_block(doc, channel)?;
     let own = block
         .get("accounts")

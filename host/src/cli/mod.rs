@@ -67,7 +67,7 @@ enum Command {
     Plugins(plugins_cmd::PluginsCommand),
     /// Docker sandboxes: list them, explain where an agent's tools run, recreate, prune.
     Sandbox(sandbox_cmd::SandboxArgs),
-    /// Secrets: `secrets audit [--check]`, `secrets apply --from PLAN [--dry-run]`.
+    /// Secrets: `secrets audit [--check]`, `secrets apply --from PLAN [--dry-run]`, `secrets reload`.
     #[command(subcommand)]
     Secrets(secrets_cmd::SecretsCommand),
     /// Security checks: `security audit [--deep] [--fix] [--json] [--fail-on LEVEL]`.

@@ -1,8 +1,14 @@
-//! `openclaw secrets audit | apply`: parse, call the secrets service, render.
+//! `openclaw secrets audit | apply | reload`: parse, call the secrets service (or, for
+//! `reload`, the running gateway's `secrets.reload`), render.
 
 use std::path::PathBuf;
 
+use std::time::Duration;
+
 use clap::{Args, Subcommand};
+use serde_json::json;
+
+use super::operator::{Client, Target, block_on};
 
 use crate::audit::secrets;
 use crate::context::Context;
@@ -18,6 +24,27 @@ pub enum SecretsCommand {
     /// provider changes into the config (validated, .bak kept), then scrub the plaintext they
     /// replace from ~/.openclaw/.env, auth profiles and legacy auth.json. One-way.
     Apply(ApplyArgs),
+    /// Re-resolve every SecretRef in the running gateway and swap its runtime snapshot (gateway
+    /// RPC `secrets.reload`). All or nothing: when an active reference does not resolve, the
+    /// gateway keeps the secrets it had. The config is neither re-read nor written.
+    Reload(ReloadArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReloadArgs {
+    /// Gateway WebSocket URL (default: the running gateway of this state directory).
+    #[arg(long)]
+    url: Option<String>,
+    /// Gateway token (default: OPENCLAW_GATEWAY_TOKEN, else gateway.auth.token). After rotating
+    /// the gateway token itself, pass the one the gateway still uses.
+    #[arg(long)]
+    token: Option<String>,
+    /// How long to wait for the gateway's answer, in milliseconds.
+    #[arg(long, default_value_t = 30_000)]
+    timeout: u64,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -53,7 +80,69 @@ pub fn run(ctx: &Context, command: SecretsCommand) -> u8 {
     match command {
         SecretsCommand::Audit(args) => audit(ctx, args),
         SecretsCommand::Apply(args) => apply(ctx, args),
+        SecretsCommand::Reload(args) => reload(ctx, args),
     }
+}
+
+fn reload(ctx: &Context, args: ReloadArgs) -> u8 {
+    let target = match Target::resolve(ctx, args.url, args.token) {
+        Ok(target) => target,
+        Err(e) => {
+            fail(args.json, &e, None);
+            return EXIT_FAILED;
+        }
+    };
+    let limit = Duration::from_millis(args.timeout.max(1));
+    let call = async {
+        let mut client = Client::connect(&target).await?;
+        client
+            .request("secrets.reload", json!({}), &mut |_, _| {})
+            .await
+            .map_err(|e| e.message)
+    };
+    let outcome = block_on(async { tokio::time::timeout(limit, call).await })
+        .and_then(|r| r.map_err(|_| format!("the gateway did not answer within {} ms; raise --timeout", args.timeout)))
+        .and_then(|r| r);
+    let result = match outcome {
+        Ok(result) => result,
+        Err(e) => {
+            // The CLI resolves gateway.auth.token from the config, which after a rotation is
+            // the new value the gateway does not know yet.
+            let hint = e.contains("refused this client").then_some(
+                "if you rotated the gateway's own token or password, pass the one it still uses (--token); the reload puts the new one in force",
+            );
+            fail(args.json, &e, hint);
+            return EXIT_FAILED;
+        }
+    };
+    if args.json {
+        print_json(&result);
+        return EXIT_OK;
+    }
+    let list = |key: &str| -> Vec<String> {
+        result[key]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect()
+    };
+    let changed = list("changed");
+    println!(
+        "Secrets reloaded: {} reference(s) resolved, {} changed.",
+        result["refsResolved"].as_u64().unwrap_or(0),
+        changed.len()
+    );
+    for path in changed {
+        println!("changed: {path}");
+    }
+    for path in list("restartRequired") {
+        println!("restart required: {path}");
+    }
+    for warning in list("warnings") {
+        println!("warning: {warning}");
+    }
+    EXIT_OK
 }
 
 fn apply(ctx: &Context, args: ApplyArgs) -> u8 {

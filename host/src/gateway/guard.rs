@@ -2,7 +2,7 @@
 //! trusted proxies), whether it is locked out, and whether its credential matches.
 
 use std::net::SocketAddr;
-use std::sync::Mutex;
+use std::sync::{Mutex, RwLock};
 use std::time::Instant;
 
 use axum::http::HeaderMap;
@@ -21,7 +21,9 @@ pub enum Denied {
 }
 
 pub struct Guard {
-    auth: ResolvedAuth,
+    /// Replaced by `secrets reload` when gateway.auth.token or .password is a SecretRef; each
+    /// check reads it once, so a new credential is required from the next request on.
+    auth: RwLock<ResolvedAuth>,
     trusted: TrustedProxies,
     allow_real_ip_fallback: bool,
     limiter: Mutex<RateLimiter>,
@@ -39,15 +41,25 @@ impl Guard {
         limits: RateLimitSettings,
     ) -> Self {
         Self {
-            auth,
+            auth: RwLock::new(auth),
             trusted,
             allow_real_ip_fallback,
             limiter: Mutex::new(RateLimiter::new(limits)),
         }
     }
 
-    pub fn auth(&self) -> &ResolvedAuth {
-        &self.auth
+    /// The credential checked now.
+    pub fn auth(&self) -> ResolvedAuth {
+        // Replaced whole under the lock, so a poisoned lock still holds a complete value.
+        self.auth
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Puts a re-resolved credential in force (`secrets reload`).
+    pub fn set_auth(&self, auth: ResolvedAuth) {
+        *self.auth.write().unwrap_or_else(std::sync::PoisonError::into_inner) = auth;
     }
 
     pub fn limits(&self) -> RateLimitSettings {
@@ -78,9 +90,10 @@ impl Guard {
         let key = client.rate_key();
         let loopback = client.client.unwrap_or(client.peer).is_loopback();
         let now = Instant::now();
+        let auth = self.auth();
         let outcome = self.with_limiter(|limiter| {
             limiter.check(&key, loopback, now).map_err(Denied::Locked)?;
-            match authorize(&self.auth, presented, client.local_direct) {
+            match authorize(&auth, presented, client.local_direct) {
                 AuthOutcome::Ok => {
                     limiter.record_success(&key);
                     Ok(())

@@ -128,7 +128,7 @@ async fn tools_invoke(
     body: Bytes,
 ) -> Response {
     if let Err(denied) = authenticate(&gateway, peer, &headers) {
-        return denied_response(denied, gateway.guard.auth());
+        return denied_response(denied, &gateway.guard.auth());
     }
     if let Some(Extension(admission)) = admission {
         admission.authenticated();

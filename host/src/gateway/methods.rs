@@ -98,6 +98,7 @@ impl Methods {
         );
         super::chat::register(&mut methods);
         super::pairing::register(&mut methods);
+        super::secrets_reload::register(&mut methods);
         methods
     }
 }

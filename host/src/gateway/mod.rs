@@ -11,6 +11,7 @@ pub mod methods;
 pub mod openai;
 pub mod pairing;
 pub mod run;
+pub mod secrets_reload;
 pub mod serve;
 pub mod token;
 pub mod ws;
@@ -51,6 +52,10 @@ pub struct Gateway {
     pub events: EventBus,
     /// DM pairing requests and approved senders (`credentials/`).
     pub pairing: crate::ingress::pairing_store::PairingStore,
+    /// The resolved secrets in force, and what `secrets reload` re-resolves.
+    pub secrets: Arc<crate::secrets::live::SecretsRuntime>,
+    /// The log's (and transcripts') redactor, told about every value a reload brings in.
+    pub redactor: Arc<openclaw_core::security::redact::Redactor>,
     pub allowed_origins: Vec<String>,
     pub host_header_origin_fallback: bool,
     /// The host names requests may address (DNS rebinding).
@@ -109,6 +114,8 @@ pub struct GatewayParts {
     pub agents: Arc<AgentService>,
     pub events: EventBus,
     pub pairing: crate::ingress::pairing_store::PairingStore,
+    pub secrets: Arc<crate::secrets::live::SecretsRuntime>,
+    pub redactor: Arc<openclaw_core::security::redact::Redactor>,
     pub hosts: HostPolicy,
     pub handshake_timeout: Duration,
     pub body_timeout: Duration,
@@ -151,6 +158,8 @@ impl Gateway {
             agents: parts.agents,
             events: parts.events,
             pairing: parts.pairing,
+            secrets: parts.secrets,
+            redactor: parts.redactor,
             handshake_timeout: parts.handshake_timeout,
             body_timeout: parts.body_timeout,
             tick_interval: parts.tick_interval,

@@ -53,7 +53,7 @@ fn admit(
     admission: Option<Extension<Arc<Admission>>>,
 ) -> Result<(), Box<Response>> {
     if let Err(denied) = authenticate(gateway, peer, headers) {
-        return Err(Box::new(denied_response(denied, gateway.guard.auth())));
+        return Err(Box::new(denied_response(denied, &gateway.guard.auth())));
     }
     if let Some(Extension(admission)) = admission {
         admission.authenticated();

@@ -420,7 +420,7 @@ async fn serve(ctx: &Context, checked: Checked) -> u8 {
         &ctx.paths,
         &resolved,
         plugins.clone(),
-        redactor,
+        redactor.clone(),
         events.clone(),
         sandboxes.clone(),
     );
@@ -440,8 +440,16 @@ async fn serve(ctx: &Context, checked: Checked) -> u8 {
         gateway_config.allow_real_ip_fallback == Some(true),
         RateLimitSettings::from_config(gateway_config.auth.as_ref().and_then(|a| a.rate_limit.as_ref())),
     );
+    let secrets = Arc::new(crate::secrets::live::SecretsRuntime::new(
+        config_arc.clone(),
+        document,
+        ctx.env.clone(),
+        resolved,
+    ));
     let gateway = Gateway::new(GatewayParts {
         guard,
+        secrets,
+        redactor,
         config: config_arc,
         config_path: ctx.paths.config_path.clone(),
         config_hash,

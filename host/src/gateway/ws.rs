@@ -403,7 +403,7 @@ async fn handshake(
         }
         Err(Denied::Unauthorized(outcome)) => {
             let auth = gateway.guard.auth();
-            let (message, next) = match (outcome, auth) {
+            let (message, next) = match (outcome, &auth) {
                 (AuthOutcome::NotLocal, _) => (
                     "gateway auth mode is none, which admits only direct local clients".to_string(),
                     "update_auth_configuration",
@@ -425,7 +425,7 @@ async fn handshake(
                 &id,
                 "UNAUTHORIZED",
                 &message,
-                Some(json!({"code": outcome.code(auth), "recommendedNextStep": next})),
+                Some(json!({"code": outcome.code(&auth), "recommendedNextStep": next})),
             );
             return Err((Some(reply), CLOSE_POLICY, message));
         }

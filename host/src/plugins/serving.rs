@@ -10,12 +10,14 @@ use std::sync::Arc;
 use openclaw_core::config::schema::Config;
 use openclaw_core::config::schema::plugins::PluginsConfig;
 use openclaw_core::plugins::grants::Decision;
+use openclaw_core::plugins::manifest::ChannelSecretSource;
 use openclaw_core::plugins::manifest::PluginKind;
 use openclaw_core::plugins::manifest::WebhookVerify;
 use openclaw_core::plugins::selection::{Discovery, Selected, is_identity_refusal};
 use openclaw_core::plugins::tool_names::{self, ToolAssignment};
 use openclaw_runtime::cache::CacheDir;
-use openclaw_runtime::{ChannelInstance, LoadedPlugin, Runtime};
+use openclaw_runtime::{ChannelInstance, LoadedPlugin, Runtime, SecretRebind};
+use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
@@ -35,8 +37,33 @@ pub struct Plugins {
     tools: BTreeMap<String, Arc<LoadedPlugin>>,
     /// (channel id, account id) → the running account.
     channels: BTreeMap<(String, String), Arc<ChannelAccount>>,
+    /// Where the accounts started from a `channels.<id>` block took their secrets from, so
+    /// `secrets reload` can take them from there again.
+    account_secrets: BTreeMap<(String, String), AccountSecrets>,
     listing: Vec<Value>,
     failed: usize,
+}
+
+/// The channel secrets of one account: its settings and the manifest's sources.
+struct AccountSecrets {
+    settings: accounts::AccountSettings,
+    sources: Vec<ChannelSecretSource>,
+}
+
+/// Every running plugin's secrets rebuilt from a new resolution, not yet in force.
+pub struct PreparedSecrets {
+    rebinds: Vec<SecretRebind>,
+    /// Config paths whose new value this gateway cannot put in force without a restart.
+    pub restart_required: Vec<String>,
+}
+
+impl PreparedSecrets {
+    /// Puts every plugin's new values in force. Infallible, so no plugin is left half-rotated.
+    pub fn commit(self) {
+        for rebind in self.rebinds {
+            rebind.commit();
+        }
+    }
 }
 
 /// What the gateway lends the plugins it serves: the ingress journal channels deliver into, the
@@ -121,6 +148,84 @@ impl Plugins {
         for account in self.channels.values() {
             account.commit_delivered().await;
         }
+    }
+
+    /// Builds every running plugin's secret values again from `resolved` (plugin entries and,
+    /// for channel accounts, their channel secrets, `tokenFile` included), without putting any in
+    /// force. `Err` lists every account that would be left without a secret it needs.
+    ///
+    /// A channel's webhook verification secret is not rotated live: the platform was given the
+    /// old one when the channel started and keeps sending it, so verifying with the new one would
+    /// refuse every delivery. Its path is reported as needing a restart instead.
+    pub fn prepare_secrets(
+        &self,
+        config: &Config,
+        doc: &Value,
+        env: &Env,
+        resolved: &ResolvedSecrets,
+    ) -> Result<PreparedSecrets, Vec<String>> {
+        let mut rebinds = Vec::new();
+        let mut restart_required = Vec::new();
+        let mut failures = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
+        for plugin in self.tools.values() {
+            if seen.insert(plugin.id().to_string()) {
+                let values = loader::secret_values(config, plugin.grant(), resolved);
+                rebinds.push(plugin.prepare_secrets(&values));
+            }
+        }
+        for ((channel, account_id), account) in &self.channels {
+            let plugin = account.instance.plugin();
+            let mut values = loader::secret_values(config, plugin.grant(), resolved);
+            let webhook = plugin.grant().webhook_secret.clone();
+            let mut webhook_path = webhook
+                .as_ref()
+                .map(|name| format!("plugins.entries.{}.secrets.{name}", plugin.id()));
+            if let Some(bound) = self.account_secrets.get(&(channel.clone(), account_id.clone())) {
+                let (own, missing) = accounts::secret_values(doc, &bound.settings, &bound.sources, resolved, env);
+                let required: Vec<&String> = missing
+                    .iter()
+                    .filter(|m| webhook.as_deref().is_none_or(|w| !m.starts_with(w)))
+                    .collect();
+                if !required.is_empty() {
+                    failures.push(format!(
+                        "channels.{channel} account `{account_id}`: {}",
+                        required.iter().map(|m| m.as_str()).collect::<Vec<_>>().join("; ")
+                    ));
+                    continue;
+                }
+                if let Some(name) = &webhook
+                    && let Some(source) = bound.sources.iter().find(|s| &s.name == name)
+                    && own.contains_key(name)
+                {
+                    webhook_path = Some(
+                        accounts::key_path(doc, channel, account_id, &source.config_key)
+                            .map(|p| p.to_string())
+                            .unwrap_or_else(|| format!("channels.{channel}.{}", source.config_key)),
+                    );
+                }
+                values.extend(own);
+            }
+            if let Some(name) = &webhook
+                && let Some(old) = plugin.host_only_secret(name)
+                && values
+                    .get(name)
+                    .is_some_and(|new| new.expose_secret() != old.expose_secret())
+            {
+                values.insert(name.clone(), old);
+                restart_required.extend(webhook_path.clone());
+            }
+            rebinds.push(plugin.prepare_secrets(&values));
+        }
+        if !failures.is_empty() {
+            return Err(failures);
+        }
+        restart_required.sort();
+        restart_required.dedup();
+        Ok(PreparedSecrets {
+            rebinds,
+            restart_required,
+        })
     }
 
     pub fn listing(&self) -> &[Value] {
@@ -347,6 +452,7 @@ impl Plugins {
             WebhookVerify::HeaderEquals { secret, .. } | WebhookVerify::HmacSha256 { secret, .. } => secret.clone(),
         });
         let mut instances: Vec<(String, Arc<LoadedPlugin>, serde_json::Map<String, Value>)> = Vec::new();
+        let mut settings_of: BTreeMap<String, accounts::AccountSettings> = BTreeMap::new();
         let mut failures: Vec<String> = Vec::new();
         if accounts::channel_block(starting.doc, &channel_id).is_some() {
             let secret_keys: Vec<&str> = section
@@ -388,7 +494,10 @@ impl Plugins {
                 )
                 .await
                 {
-                    Ok(loaded) => instances.push((account.account_id.clone(), loaded, account.merged.clone())),
+                    Ok(loaded) => {
+                        instances.push((account.account_id.clone(), loaded, account.merged.clone()));
+                        settings_of.insert(account.account_id.clone(), account);
+                    }
                     Err(e) => failures.push(format!("account `{}` not started: {e}", account.account_id)),
                 }
             }
@@ -433,6 +542,15 @@ impl Plugins {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .push(poller);
+            if let Some(settings) = settings_of.remove(&account_id) {
+                self.account_secrets.insert(
+                    (channel_id.clone(), account_id.clone()),
+                    AccountSecrets {
+                        settings,
+                        sources: section.secrets.clone(),
+                    },
+                );
+            }
             self.channels.insert((channel_id.clone(), account_id), account);
         }
         for failure in &failures {

@@ -6,6 +6,7 @@ pub mod redact;
 pub mod scrub;
 pub mod secrets_audit;
 pub mod secrets_plan;
+pub mod secrets_reload;
 pub mod text;
 
 /// The `tracing` target of security events (refused authentication, refused plugin requests, a

@@ -15,6 +15,7 @@
 //! logger (OpenClaw needs a "safe regex" guard for that).
 
 use std::borrow::Cow;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use super::scrub::SecretScrubber;
 use regex::{Regex, RegexSet};
@@ -153,7 +154,9 @@ pub struct Redactor {
     rules: Vec<Rule>,
     /// Fast "does anything match at all" check so clean lines are not copied.
     any: RegexSet,
-    known: Option<SecretScrubber>,
+    /// Replaced as a whole when `secrets reload` adds values, so a line is scrubbed against one
+    /// consistent set.
+    known: RwLock<Option<Arc<SecretScrubber>>>,
     sensitive_field: Regex,
 }
 
@@ -162,7 +165,7 @@ impl std::fmt::Debug for Redactor {
         f.debug_struct("Redactor")
             .field("mode", &self.mode)
             .field("rules", &self.rules.len())
-            .field("known_secrets", &self.known.is_some())
+            .field("known_secrets", &self.known_scrubber().is_some())
             .finish()
     }
 }
@@ -264,16 +267,42 @@ impl Redactor {
         let known = if literals.is_empty() {
             None
         } else {
-            Some(SecretScrubber::new(literals.into_iter().map(|v| ("[redacted]", v))))
+            Some(Arc::new(SecretScrubber::new(
+                literals.into_iter().map(|v| ("[redacted]", v)),
+            )))
         };
         let sensitive_field = Regex::new(SENSITIVE_FIELD).map_err(|e| internal("<sensitive field>", e))?;
         Ok(Self {
             mode,
             rules,
             any,
-            known,
+            known: RwLock::new(known),
             sensitive_field,
         })
+    }
+
+    fn known_scrubber(&self) -> Option<Arc<SecretScrubber>> {
+        // A panic while the lock was held cannot leave a half-written Arc behind.
+        self.known.read().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// Also scrubs these exact values from now on (secrets a reload resolved). Values it already
+    /// knew stay known: a rotated-out secret may still turn up in a line about older work.
+    pub fn add_known_secrets<'a>(&self, values: impl IntoIterator<Item = &'a str>) {
+        let values: Vec<&str> = values
+            .into_iter()
+            .filter(|s| s.chars().count() >= MIN_KNOWN_SECRET_LEN)
+            .collect();
+        if values.is_empty() {
+            return;
+        }
+        let mut known = self.known.write().unwrap_or_else(PoisonError::into_inner);
+        let labelled = values.into_iter().map(|v| ("[redacted]", v));
+        let next = match known.as_deref() {
+            Some(current) => current.extended(labelled),
+            None => SecretScrubber::new(labelled),
+        };
+        *known = Some(Arc::new(next));
     }
 
     pub fn mode(&self) -> RedactMode {
@@ -283,7 +312,7 @@ impl Redactor {
     /// Masks every secret in `text`. Returns the input untouched (no copy) when nothing matches.
     pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let mut out = Cow::Borrowed(text);
-        if let Some(known) = &self.known
+        if let Some(known) = self.known_scrubber()
             && let Cow::Owned(scrubbed) = known.scrub(&out)
         {
             out = Cow::Owned(scrubbed);
@@ -394,6 +423,17 @@ mod tests {
 
     fn tools() -> Redactor {
         Redactor::new(RedactMode::Tools, &[]).unwrap()
+    }
+
+    #[test]
+    fn known_secrets_added_later_are_scrubbed_and_earlier_ones_stay() {
+        let redactor = Redactor::with_known_secrets(RedactMode::Off, &[], ["first-secret-value"]).unwrap();
+        redactor.add_known_secrets(["second-secret-value", "short"]);
+        let line = redactor.redact("a first-secret-value b second-secret-value c short");
+        assert_eq!(line, "a [redacted] b [redacted] c short");
+        let empty = Redactor::new(RedactMode::Off, &[]).unwrap();
+        empty.add_known_secrets(["added-to-nothing-1"]);
+        assert_eq!(empty.redact("x added-to-nothing-1"), "x [redacted]");
     }
 
     #[test]

@@ -181,14 +181,27 @@ fn escaped_unit(hay: &[u8], at: usize) -> Option<(Unit, usize)> {
 impl SecretScrubber {
     /// A scrubber for `(label, value)` pairs; empty values are ignored.
     pub fn new<'a>(secrets: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
-        let mut list: Vec<Secret> = secrets
-            .into_iter()
-            .filter(|(_, value)| !value.is_empty())
-            .map(|(label, value)| Secret {
-                value: value.as_bytes().to_vec(),
-                label: label.to_string(),
-            })
-            .collect();
+        Self::from_list(secrets.into_iter().map(|(label, value)| Secret {
+            value: value.as_bytes().to_vec(),
+            label: label.to_string(),
+        }))
+    }
+
+    /// This scrubber's values and `more` (a value already known keeps its first label).
+    pub fn extended<'a>(&self, more: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        Self::from_list(
+            self.secrets
+                .iter()
+                .cloned()
+                .chain(more.into_iter().map(|(label, value)| Secret {
+                    value: value.as_bytes().to_vec(),
+                    label: label.to_string(),
+                })),
+        )
+    }
+
+    fn from_list(secrets: impl Iterator<Item = Secret>) -> Self {
+        let mut list: Vec<Secret> = secrets.filter(|s| !s.value.is_empty()).collect();
         // Longest first: where two values overlap at one position, the longer one is replaced.
         list.sort_by(|a, b| b.value.len().cmp(&a.value.len()).then_with(|| a.value.cmp(&b.value)));
         list.dedup_by(|a, b| a.value == b.value);

@@ -1,6 +1,7 @@
 //! Resolving SecretRefs: `{source: "env" | "file" | "exec", provider, id}`.
 //!
-//! Values are read once at start-up into [`SecretLiteral`]s, whose `Debug` never shows them, and
+//! Values are read at start-up (and again by `secrets reload`, see [`live`]) into
+//! [`SecretLiteral`]s, whose `Debug` never shows them, and
 //! are never written back to the config. The providers fail closed:
 //! - `file`: the file must be a regular file (not a symlink, FIFO or device), owned by the
 //!   gateway's user and private to it (no group or other permission bits);
@@ -29,6 +30,8 @@ use openclaw_core::config::schema::secrets::{
 use serde_json::Value;
 
 use crate::state::{Env, current_uid, expand_home};
+
+pub mod live;
 
 /// Largest part of a resolver's stderr quoted in an error.
 const STDERR_EXCERPT: usize = 200;
@@ -77,6 +80,21 @@ impl ResolvedSecrets {
             SecretInput::Literal(literal) => Some(literal.clone()),
             SecretInput::Ref(_) => self.values.get(path).cloned(),
         }
+    }
+
+    /// The paths of every resolved reference.
+    pub fn paths(&self) -> impl Iterator<Item = &JsonPath> {
+        self.values.keys()
+    }
+
+    /// The paths whose value differs from `old`'s (newly resolved ones included). Paths only;
+    /// values never leave this type.
+    pub fn changed_from(&self, old: &ResolvedSecrets) -> Vec<JsonPath> {
+        self.values
+            .iter()
+            .filter(|(path, value)| old.values.get(*path).is_none_or(|o| o.expose() != value.expose()))
+            .map(|(path, _)| path.clone())
+            .collect()
     }
 
     /// Every resolved value, for exact-match scrubbing in logs.
