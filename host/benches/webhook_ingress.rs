@@ -38,7 +38,9 @@ impl Drop for Killed {
 
 fn start_gateway(home: &std::path::Path) -> (Killed, u16) {
     use std::io::{BufRead, BufReader};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_openclaw"))
+    // `BENCH_GATEWAY_BIN` runs another build of the gateway (a baseline in the same run).
+    let binary = std::env::var_os("BENCH_GATEWAY_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_openclaw").into());
+    let mut child = Command::new(binary)
         .args(["gateway", "run", "--port", "0"])
         .env_clear()
         .env("HOME", home)
@@ -102,7 +104,10 @@ fn done_count(journal: &std::path::Path) -> usize {
 
 fn main() {
     let quick = std::env::args().any(|a| a == "quick");
-    let senders: i64 = 50;
+    let senders: i64 = std::env::var("BENCH_SENDERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50);
     let per_sender: i64 = std::env::var("BENCH_PER_SENDER")
         .ok()
         .and_then(|v| v.parse().ok())

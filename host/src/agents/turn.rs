@@ -154,7 +154,18 @@ impl AgentService {
         let (provider, model) = openclaw_providers::Providers::parse_model(&primary).map_err(TurnError::Model)?;
 
         let workspace = agent_workspace(&self.config, &self.paths, agent_id);
-        let entry = self.sessions.ensure(key).map_err(store)?;
+        let entry = match self.sessions.get(key).map_err(store)? {
+            Some(entry) => entry,
+            // A new session is put on disk (fsync) before its transcript: off the async
+            // workers, which other sessions' turns and the webhooks need meanwhile.
+            None => {
+                let (sessions, key) = (self.sessions.clone(), key.clone());
+                tokio::task::spawn_blocking(move || sessions.ensure(&key))
+                    .await
+                    .map_err(|e| TurnError::Store(format!("creating the session failed: {e}")))?
+                    .map_err(store)?
+            }
+        };
         let transcript = self.sessions.transcript(key, &entry, &workspace).map_err(store)?;
         let mut messages = to_provider(&transcript.messages().map_err(store)?);
         transcript

@@ -644,6 +644,31 @@ mod tests {
         assert!(next > done, "sequence numbers keep growing across restarts");
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_batch_marked_replying_is_on_disk_when_the_call_returns_and_handed_out_once() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (journal, _) = Journal::open(tmp.path()).unwrap();
+        let journal = Arc::new(journal);
+        let seqs: Vec<u64> = (1..=5)
+            .map(|i| journal.append("t", message(&i.to_string(), "m")).unwrap())
+            .collect();
+        let first: Vec<u64> = journal.take_queued(3).iter().map(|e| e.seq).collect();
+        assert_eq!(first, seqs[..3], "oldest first");
+        let later = journal.append("t", message("6", "m")).unwrap();
+        let rest: Vec<u64> = journal.take_queued(10).iter().map(|e| e.seq).collect();
+        assert_eq!(rest, [seqs[3], seqs[4], later], "each handed out once, in order");
+        assert!(journal.take_queued(10).is_empty());
+        journal.mark_all(&seqs[..3], Step::Started, None).unwrap();
+        journal.mark_replying(&seqs[..3]).await.unwrap();
+        // Killed right after: the three replies may have gone out and are not sent again.
+        let journal = Arc::into_inner(journal).unwrap();
+        std::mem::forget(journal);
+        let (journal, recovery) = Journal::open(tmp.path()).unwrap();
+        assert_eq!(recovery.interrupted_replies, 3);
+        let again: Vec<u64> = journal.take_queued(10).iter().map(|e| e.seq).collect();
+        assert!(again.iter().all(|seq| !seqs[..3].contains(seq)), "{again:?}");
+    }
+
     #[test]
     fn messages_without_an_id_are_never_taken_for_repeats() {
         let tmp = tempfile::tempdir().unwrap();

@@ -91,6 +91,10 @@ struct AgentStore {
     stamp: Option<(std::time::SystemTime, u64)>,
     /// Changes not yet on disk (counters and timestamps only: see [`SessionStore::update`]).
     dirty: bool,
+    /// Changes made since the store was loaded, and how many of them a write has covered:
+    /// a caller that needs its change on disk waits only while `written` is below it.
+    changes: u64,
+    written: u64,
 }
 
 type Stores = Arc<Mutex<HashMap<String, Arc<Mutex<AgentStore>>>>>;
@@ -104,6 +108,8 @@ struct Locations {
     state_dir: PathBuf,
     /// `session.store` with `{agentId}` templating, when configured.
     store_template: Option<String>,
+    /// One writer at a time; the others usually find their change covered by its write.
+    writer: Arc<Mutex<()>>,
 }
 
 impl Locations {
@@ -156,7 +162,32 @@ impl Locations {
         Ok(())
     }
 
-    fn write(&self, agent_id: &str, store: &mut AgentStore) -> Result<(), StoreError> {
+    /// Puts the agent's store on disk as it is now, unless a write since change `change` was
+    /// made already did. The file is written outside the store's lock, so other turns read and
+    /// change sessions meanwhile, and callers waiting at once share one write (group commit):
+    /// a burst of new sessions costs a few writes of `sessions.json`, not one each.
+    fn persist(&self, agent_id: &str, store: &Mutex<AgentStore>, change: u64) -> Result<(), StoreError> {
+        let _writer = self.writer.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (entries, covers) = {
+            let store = store.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if store.written >= change {
+                return Ok(());
+            }
+            (store.entries.clone(), store.changes)
+        };
+        let stamp = self.write_entries(agent_id, &entries)?;
+        let mut store = store.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        store.written = store.written.max(covers);
+        store.stamp = stamp;
+        store.dirty = store.changes > store.written;
+        Ok(())
+    }
+
+    fn write_entries(
+        &self,
+        agent_id: &str,
+        entries: &BTreeMap<String, SessionEntry>,
+    ) -> Result<Option<(std::time::SystemTime, u64)>, StoreError> {
         let path = self.store_path(agent_id);
         if let Some(dir) = path.parent() {
             ensure_private_dir(dir)?;
@@ -167,16 +198,14 @@ impl Locations {
             Err(_) => Map::new(),
         };
         raw.retain(|key, value| {
-            store.entries.contains_key(key) || serde_json::from_value::<SessionEntry>(value.clone()).is_err()
+            entries.contains_key(key) || serde_json::from_value::<SessionEntry>(value.clone()).is_err()
         });
-        for (key, entry) in &store.entries {
+        for (key, entry) in entries {
             raw.insert(key.clone(), serde_json::to_value(entry).unwrap_or(Value::Null));
         }
         let text = serde_json::to_vec_pretty(&Value::Object(raw)).unwrap_or_default();
         write_atomic(&path, &text, 0o600)?;
-        store.stamp = stamp_of(&path);
-        store.dirty = false;
-        Ok(())
+        Ok(stamp_of(&path))
     }
 
     fn flush(&self, stores: &Stores) -> Result<(), StoreError> {
@@ -188,9 +217,12 @@ impl Locations {
             .collect();
         let mut first_error = None;
         for (agent, store) in all {
-            let mut store = store.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            if store.dirty
-                && let Err(e) = self.write(&agent, &mut store)
+            let pending = {
+                let store = store.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                store.dirty.then_some(store.changes)
+            };
+            if let Some(change) = pending
+                && let Err(e) = self.persist(&agent, &store, change)
             {
                 first_error.get_or_insert(e);
             }
@@ -233,6 +265,7 @@ impl SessionStore {
             at: Locations {
                 state_dir: state_dir.to_path_buf(),
                 store_template,
+                writer: Arc::new(Mutex::new(())),
             },
             redactor,
             stores: Arc::new(Mutex::new(HashMap::new())),
@@ -270,6 +303,8 @@ impl SessionStore {
                     entries: BTreeMap::new(),
                     stamp: None,
                     dirty: false,
+                    changes: 0,
+                    written: 0,
                 }))
             })
             .clone()
@@ -292,8 +327,8 @@ impl SessionStore {
         change: impl FnOnce(&mut SessionEntry) -> T,
     ) -> Result<(SessionEntry, T), StoreError> {
         let agent = key.agent_id();
-        let store = self.agent_store(agent);
-        let mut store = store.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let slot = self.agent_store(agent);
+        let mut store = slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         self.at.refresh(agent, &mut store)?;
         let name = key.to_string();
         let created = !store.entries.contains_key(&name);
@@ -304,11 +339,14 @@ impl SessionStore {
         let out = change(&mut entry);
         entry.updated_at = now_ms();
         store.entries.insert(name, entry.clone());
+        store.changes += 1;
+        store.dirty = true;
+        let change_made = store.changes;
+        drop(store);
         if created {
-            self.at.write(agent, &mut store)?;
+            // On disk before the caller writes the session's transcript.
+            self.at.persist(agent, &slot, change_made)?;
         } else {
-            store.dirty = true;
-            drop(store);
             self.schedule_flush();
         }
         Ok((entry, out))
@@ -378,8 +416,8 @@ impl SessionStore {
     pub fn reset(&self, key: &SessionKey) -> Result<SessionEntry, StoreError> {
         let mut entry = self.fresh_entry(key)?;
         let agent = key.agent_id();
-        let store = self.agent_store(agent);
-        let mut store = store.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let slot = self.agent_store(agent);
+        let mut store = slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         self.at.refresh(agent, &mut store)?;
         let name = key.to_string();
         let old_file = store.entries.get(&name).and_then(|old| {
@@ -387,8 +425,11 @@ impl SessionStore {
             old.session_file.clone()
         });
         store.entries.insert(name, entry.clone());
-        self.at.write(agent, &mut store)?;
+        store.changes += 1;
+        store.dirty = true;
+        let change_made = store.changes;
         drop(store);
+        self.at.persist(agent, &slot, change_made)?;
         if let Some(old) = old_file.filter(|old| Some(old) != entry.session_file.as_ref()) {
             let old = PathBuf::from(old);
             if old.exists() {
@@ -492,6 +533,32 @@ mod tests {
         assert_eq!(after["not-a-session"], 17);
         assert_eq!(after["agent:main:main"]["label"], "kept");
         assert_eq!(after["agent:main:other"]["sessionId"], "abc");
+    }
+
+    #[test]
+    fn sessions_created_at_once_from_many_threads_are_all_on_disk_when_each_returns() {
+        let dir = tempfile::tempdir().unwrap();
+        let sessions = Arc::new(store(dir.path()));
+        let threads: Vec<_> = (0..16)
+            .map(|t| {
+                let sessions = sessions.clone();
+                let dir = dir.path().to_path_buf();
+                std::thread::spawn(move || {
+                    for i in 0..8 {
+                        let key = SessionKey::parse(&format!("agent:main:telegram:direct:{t}-{i}"), "main").unwrap();
+                        let entry = sessions.ensure(&key).unwrap();
+                        // Written by this call or by one it waited for, never left for later.
+                        let doc = on_disk(&dir);
+                        assert_eq!(doc[key.to_string()]["sessionId"], entry.session_id.as_str());
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        let doc = on_disk(dir.path());
+        assert_eq!(doc.as_object().unwrap().len(), 128, "every session on disk");
     }
 
     fn json_str(s: &str) -> Value {
