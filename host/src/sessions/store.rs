@@ -55,6 +55,8 @@ pub enum StoreError {
     Corrupt { path: PathBuf, reason: String },
     #[error("the operating system has no randomness for a session id: {0}")]
     Random(String),
+    #[error("the session store could not be rendered as JSON ({0}); nothing was written")]
+    Render(String),
 }
 
 /// Milliseconds since the epoch.
@@ -86,6 +88,8 @@ pub fn new_uuid() -> Result<String, StoreError> {
 /// One agent's `sessions.json` as this process knows it.
 struct AgentStore {
     entries: BTreeMap<String, SessionEntry>,
+    /// Rows of the file this gateway cannot read as sessions, written back exactly as they were.
+    foreign: Map<String, Value>,
     /// (modified time, length) of the file when it was read or written: an edit by someone
     /// else is noticed and read again.
     stamp: Option<(std::time::SystemTime, u64)>,
@@ -124,28 +128,34 @@ impl Locations {
         }
     }
 
-    fn read(&self, agent_id: &str) -> Result<BTreeMap<String, SessionEntry>, StoreError> {
+    fn read(&self, agent_id: &str) -> Result<(BTreeMap<String, SessionEntry>, Map<String, Value>), StoreError> {
         let path = self.store_path(agent_id);
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Default::default()),
             Err(source) => return Err(StoreError::Read { path, source }),
         };
         if text.trim().is_empty() {
-            return Ok(BTreeMap::new());
+            return Ok(Default::default());
         }
         let raw: Map<String, Value> = serde_json::from_str(&text).map_err(|e| StoreError::Corrupt {
             path: path.clone(),
             reason: e.to_string(),
         })?;
         let mut out = BTreeMap::new();
+        let mut foreign = Map::new();
         for (key, value) in raw {
-            // A row we cannot read is skipped, not fatal: one bad entry must not lose the rest.
-            if let Ok(entry) = serde_json::from_value::<SessionEntry>(value) {
-                out.insert(key, entry);
+            // A row we cannot read is set aside, not fatal: one bad entry must not lose the rest.
+            match SessionEntry::deserialize(&value) {
+                Ok(entry) => {
+                    out.insert(key, entry);
+                }
+                Err(_) => {
+                    foreign.insert(key, value);
+                }
             }
         }
-        Ok(out)
+        Ok((out, foreign))
     }
 
     /// Brings the cached store up to date with the file (unless it holds unwritten changes).
@@ -157,7 +167,7 @@ impl Locations {
         if store.stamp.is_some() && store.stamp == stamp {
             return Ok(());
         }
-        store.entries = self.read(agent_id)?;
+        (store.entries, store.foreign) = self.read(agent_id)?;
         store.stamp = stamp;
         Ok(())
     }
@@ -168,44 +178,25 @@ impl Locations {
     /// a burst of new sessions costs a few writes of `sessions.json`, not one each.
     fn persist(&self, agent_id: &str, store: &Mutex<AgentStore>, change: u64) -> Result<(), StoreError> {
         let _writer = self.writer.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let (entries, covers) = {
+        let (text, covers) = {
             let store = store.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             if store.written >= change {
                 return Ok(());
             }
-            (store.entries.clone(), store.changes)
+            // Rendered under the lock (one pass, no copy of the sessions); written without it.
+            (render(&store.entries, &store.foreign)?, store.changes)
         };
-        let stamp = self.write_entries(agent_id, &entries)?;
+        let path = self.store_path(agent_id);
+        if let Some(dir) = path.parent() {
+            ensure_private_dir(dir)?;
+        }
+        write_atomic(&path, &text, 0o600)?;
+        let stamp = stamp_of(&path);
         let mut store = store.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         store.written = store.written.max(covers);
         store.stamp = stamp;
         store.dirty = store.changes > store.written;
         Ok(())
-    }
-
-    fn write_entries(
-        &self,
-        agent_id: &str,
-        entries: &BTreeMap<String, SessionEntry>,
-    ) -> Result<Option<(std::time::SystemTime, u64)>, StoreError> {
-        let path = self.store_path(agent_id);
-        if let Some(dir) = path.parent() {
-            ensure_private_dir(dir)?;
-        }
-        // Keep rows this gateway could not parse exactly as they were.
-        let mut raw: Map<String, Value> = match std::fs::read_to_string(&path) {
-            Ok(text) => serde_json::from_str(&text).unwrap_or_default(),
-            Err(_) => Map::new(),
-        };
-        raw.retain(|key, value| {
-            entries.contains_key(key) || serde_json::from_value::<SessionEntry>(value.clone()).is_err()
-        });
-        for (key, entry) in entries {
-            raw.insert(key.clone(), serde_json::to_value(entry).unwrap_or(Value::Null));
-        }
-        let text = serde_json::to_vec_pretty(&Value::Object(raw)).unwrap_or_default();
-        write_atomic(&path, &text, 0o600)?;
-        Ok(stamp_of(&path))
     }
 
     fn flush(&self, stores: &Stores) -> Result<(), StoreError> {
@@ -229,6 +220,30 @@ impl Locations {
         }
         first_error.map_or(Ok(()), Err)
     }
+}
+
+/// `sessions.json` as OpenClaw writes it (pretty, one object keyed by session key): our sessions,
+/// then the rows we could not read, unless a session of ours now has that key.
+fn render(entries: &BTreeMap<String, SessionEntry>, foreign: &Map<String, Value>) -> Result<Vec<u8>, StoreError> {
+    #[derive(Serialize)]
+    #[serde(untagged)]
+    enum Row<'a> {
+        Session(&'a SessionEntry),
+        Foreign(&'a Value),
+    }
+    struct Rows<'a>(&'a BTreeMap<String, SessionEntry>, &'a Map<String, Value>);
+    impl Serialize for Rows<'_> {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            let sessions = self.0.iter().map(|(key, entry)| (key, Row::Session(entry)));
+            let foreign = self
+                .1
+                .iter()
+                .filter(|(key, _)| !self.0.contains_key(*key))
+                .map(|(key, value)| (key, Row::Foreign(value)));
+            serializer.collect_map(sessions.chain(foreign))
+        }
+    }
+    serde_json::to_vec_pretty(&Rows(entries, foreign)).map_err(|e| StoreError::Render(e.to_string()))
 }
 
 fn stamp_of(path: &Path) -> Option<(std::time::SystemTime, u64)> {
@@ -301,6 +316,7 @@ impl SessionStore {
             .or_insert_with(|| {
                 Arc::new(Mutex::new(AgentStore {
                     entries: BTreeMap::new(),
+                    foreign: Map::new(),
                     stamp: None,
                     dirty: false,
                     changes: 0,
