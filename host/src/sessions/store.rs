@@ -102,6 +102,8 @@ struct AgentStore {
 }
 
 type Stores = Arc<Mutex<HashMap<String, Arc<Mutex<AgentStore>>>>>;
+/// A `sessions.json` as read: the sessions, and the rows that are not sessions we can read.
+type StoreRows = (BTreeMap<String, SessionEntry>, Map<String, Value>);
 
 /// How long counter updates may wait before they are written.
 pub const FLUSH_DELAY: std::time::Duration = std::time::Duration::from_millis(500);
@@ -128,7 +130,7 @@ impl Locations {
         }
     }
 
-    fn read(&self, agent_id: &str) -> Result<(BTreeMap<String, SessionEntry>, Map<String, Value>), StoreError> {
+    fn read(&self, agent_id: &str) -> Result<StoreRows, StoreError> {
         let path = self.store_path(agent_id);
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
