@@ -8,7 +8,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::Sandbox;
-use openclaw_test_support::{build_guest, guest_target_dir, plugin_dir, workspace_root};
+use openclaw_test_support::{build_guest, guest_target_dir, hostile_tool_manifest, plugin_dir, workspace_root};
 use serde_json::{Value, json};
 
 const HELLO: &str = r#"id = "hello-tool"
@@ -722,11 +722,7 @@ fn run_honours_deny_and_binds_secrets_only_when_asked() {
     let tokio = tokio::runtime::Runtime::new().unwrap();
     let server = tokio.block_on(openclaw_test_support::TestServer::start());
     let host = server.host_port();
-    let manifest = format!(
-        "id = \"hostile\"\nversion = \"0.1.0\"\napi = \"0.1.0\"\nkind = \"tool\"\n[component]\nfile = \"hostile_tool.wasm\"\n\
-         [capabilities]\nhttp = [\"{host}\"]\nprivate-network = true\n\
-         [[capabilities.secrets]]\nname = \"API_TOKEN\"\nhosts = [\"{host}\"]\nslots = [{{ header = \"Authorization\", template = \"Bearer {{}}\" }}]\n"
-    );
+    let manifest = hostile_tool_manifest(&host, "");
     let dir = plugin_dir("hostile-tool", &manifest);
     let sandbox = sandbox();
     let settings = |deny: Value| {
@@ -909,11 +905,11 @@ fn run_substitutes_secret_refs_for_their_bound_host_only() {
         .env("HOSTILE_TOKEN", TOKEN)
         .env("SCOPED_TOKEN", "scoped-0000-1111-2222");
     let host = server.host_port();
-    let manifest = format!(
-        "id = \"hostile\"\nversion = \"0.1.0\"\napi = \"0.1.0\"\nkind = \"tool\"\n[component]\nfile = \"hostile_tool.wasm\"\n\
-         [capabilities]\nhttp = [\"{host}\"]\nprivate-network = true\n\
-         [[capabilities.secrets]]\nname = \"API_TOKEN\"\nhosts = [\"{host}\"]\nslots = [{{ header = \"Authorization\", template = \"Bearer {{}}\" }}]\n\
-         [[capabilities.secrets]]\nname = \"SCOPED\"\nhosts = [\"{host}\"]\nslots = [{{ header = \"X-Scoped\" }}]\n"
+    let manifest = hostile_tool_manifest(
+        &host,
+        &format!(
+            "[[capabilities.secrets]]\nname = \"SCOPED\"\nhosts = [\"{host}\"]\nslots = [{{ header = \"X-Scoped\" }}]\n"
+        ),
     );
     let dir = plugin_dir("hostile-tool", &manifest);
     sandbox.write_config(&format!(

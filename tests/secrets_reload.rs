@@ -12,7 +12,7 @@ use std::path::Path;
 
 use common::{Gateway, Sandbox, write_private};
 use openclaw_test_support::model_server::{ModelServer, Script, Turn};
-use openclaw_test_support::{TestServer, plugin_dir};
+use openclaw_test_support::{TestServer, hostile_tool_manifest, plugin_dir};
 use serde_json::{Value, json};
 
 const TOKEN: &str = "0123456789abcdef0123456789abcdef0123456789abcdef";
@@ -133,11 +133,7 @@ async fn a_rotated_plugin_secret_is_sent_next_and_the_old_one_stays_scrubbed() {
     const NEW: &str = "plugin-token-new-6a7b8c9d0e1f";
     let server = TestServer::start().await;
     let host = server.host_port();
-    let manifest = format!(
-        "id = \"hostile\"\nversion = \"0.1.0\"\napi = \"0.1.0\"\nkind = \"tool\"\n[component]\nfile = \"hostile_tool.wasm\"\n\
-         [capabilities]\nhttp = [\"{host}\"]\nprivate-network = true\n\
-         [[capabilities.secrets]]\nname = \"API_TOKEN\"\nhosts = [\"{host}\"]\nslots = [{{ header = \"Authorization\", template = \"Bearer {{}}\" }}]\n"
-    );
+    let manifest = hostile_tool_manifest(&host, "");
     let dir = plugin_dir("hostile-tool", &manifest);
     let sandbox = sandbox();
     let token_file = sandbox.home().join("secrets/plugin-token");

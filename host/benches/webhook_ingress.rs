@@ -102,26 +102,19 @@ fn done_count(journal: &std::path::Path) -> usize {
         .unwrap_or(0)
 }
 
+/// A number from the environment, else `default`.
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
 fn main() {
     let quick = std::env::args().any(|a| a == "quick");
-    let senders: i64 = std::env::var("BENCH_SENDERS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(50);
-    let per_sender: i64 = std::env::var("BENCH_PER_SENDER")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(if quick { 10 } else { 40 });
+    let senders: i64 = env_or("BENCH_SENDERS", 50);
+    let per_sender: i64 = env_or("BENCH_PER_SENDER", if quick { 10 } else { 40 });
     let total = (senders * per_sender) as usize;
-    let clients: usize = std::env::var("BENCH_CLIENTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(32);
+    let clients: usize = env_or("BENCH_CLIENTS", 32);
     // `agents.defaults.maxConcurrent`: turns at once across the sessions.
-    let turns: u64 = std::env::var("BENCH_TURNS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(4);
+    let turns: u64 = env_or("BENCH_TURNS", 4);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

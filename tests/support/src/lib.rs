@@ -84,6 +84,16 @@ pub fn build_guest(package: &str) -> PathBuf {
     path
 }
 
+/// The manifest of the `hostile-tool` guest allowed to call `host` (a test server) and to send
+/// the secret `API_TOKEN` there as a bearer token; `extra` is appended (more secrets, ...).
+pub fn hostile_tool_manifest(host: &str, extra: &str) -> String {
+    format!(
+        "id = \"hostile\"\nversion = \"0.1.0\"\napi = \"0.1.0\"\nkind = \"tool\"\n[component]\nfile = \"hostile_tool.wasm\"\n\
+         [capabilities]\nhttp = [\"{host}\"]\nprivate-network = true\n\
+         [[capabilities.secrets]]\nname = \"API_TOKEN\"\nhosts = [\"{host}\"]\nslots = [{{ header = \"Authorization\", template = \"Bearer {{}}\" }}]\n{extra}"
+    )
+}
+
 /// A plugin directory holding `manifest` and the built component of `package` (under the file
 /// name the manifest gives), plus optional extra files.
 pub fn plugin_dir(package: &str, manifest: &str) -> tempfile::TempDir {
